@@ -244,8 +244,13 @@ def load_corpus(
         if progress is not None:
             progress(doc_id)
     if table is not None:
+        # Transcripts beside the table (which may hold none, when the table is passed
+        # from elsewhere) and the ones read this time.
         folder = Path(table.path).parent if table.path else None
-        folder_files = [p.name for p in collect_transcripts([folder])] if folder else []
+        folder_files = [f.name for f in files]
+        if folder is not None and folder.is_dir():
+            folder_files += [p.name for p in folder.iterdir()
+                             if p.is_file() and p.suffix.lower() in TRANSCRIPT_SUFFIXES]
         table.check_all_used(folder_files, [f.name for f in files])
     attributes = tuple(a for a in (table.attribute_names if table else ()) if a)
     return Corpus(tuple(documents), tuple(segments), unit, attributes,

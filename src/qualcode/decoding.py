@@ -28,6 +28,13 @@ def _line_of(data: bytes, position: int) -> int:
     return data.count(b"\n", 0, position) + 1
 
 
+def _non_empty(text: str, path: str | Path) -> str:
+    # A file holding only a byte-order mark or Unicode spaces is empty too.
+    if not text.strip():
+        raise TranscriptError("file is empty", path=path)
+    return text
+
+
 def decode_bytes(data: bytes, path: str | Path, encoding: str | None = None) -> tuple[str, str]:
     """Decode transcript bytes; return ``(normalised_text, encoding_used)``.
 
@@ -47,12 +54,12 @@ def decode_bytes(data: bytes, path: str | Path, encoding: str | None = None) -> 
             )
     if encoding is not None:
         try:
-            return normalise_text(data.decode(encoding)), encoding
+            return _non_empty(normalise_text(data.decode(encoding)), path), encoding
         except (UnicodeDecodeError, LookupError) as exc:
             line = _line_of(data, exc.start) if isinstance(exc, UnicodeDecodeError) else None
             raise TranscriptError(f"cannot decode as {encoding}: {exc}", path=path, line=line) from None
     try:
-        return normalise_text(data.decode("utf-8-sig")), "utf-8"
+        return _non_empty(normalise_text(data.decode("utf-8-sig")), path), "utf-8"
     except UnicodeDecodeError as utf8_error:
         try:
             text = data.decode("cp1252")
@@ -61,7 +68,7 @@ def decode_bytes(data: bytes, path: str | Path, encoding: str | None = None) -> 
                 f"undecodable bytes: neither UTF-8 nor Windows-1252 (byte 0x{data[exc.start]:02x}); "
                 "re-save the file as UTF-8",
                 path=path,
-                line=_line_of(data, utf8_error.start),
+                line=_line_of(data, exc.start),
             ) from None
         warnings.warn(
             f"{path}: not valid UTF-8 (line {_line_of(data, utf8_error.start)}); "
@@ -69,7 +76,7 @@ def decode_bytes(data: bytes, path: str | Path, encoding: str | None = None) -> 
             EncodingFallbackWarning,
             stacklevel=2,
         )
-        return normalise_text(text), "cp1252"
+        return _non_empty(normalise_text(text), path), "cp1252"
 
 
 def read_text(path: str | Path, encoding: str | None = None) -> tuple[str, str]:

@@ -132,17 +132,20 @@ def find_participants_file(folder: str | Path) -> Path | None:
 def _read_frame(path: Path):
     import pandas as pd
 
+    def read_csv(encoding: str):
+        # Blank lines are kept (as empty rows) so that row numbers stay file line numbers.
+        return pd.read_csv(path, dtype=str, sep=None, engine="python", encoding=encoding,
+                           skip_blank_lines=False)
+
+    first_data_line = 2
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             frame = pd.read_excel(path, dtype=str)
-            first_data_line = 2
         else:
-            frame = pd.read_csv(path, dtype=str, sep=None, engine="python", encoding="utf-8-sig",
-                                skip_blank_lines=False)
-            first_data_line = 2
-    except UnicodeDecodeError:
-        frame = pd.read_csv(path, dtype=str, sep=None, engine="python", encoding="cp1252")
-        first_data_line = 2
+            try:
+                frame = read_csv("utf-8-sig")
+            except UnicodeDecodeError:
+                frame = read_csv("cp1252")
     except Exception as exc:  # pandas raises many parser error types
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ParticipantsError(f"cannot read participants table: {message}", path=path) from None

@@ -1,0 +1,68 @@
+"""qualcode: thematic coding of interview transcripts.
+
+The machine suggests, a human decides.  Three lines in a notebook::
+
+    import qualcode
+    corpus = qualcode.load_corpus(["transcripts/"])
+    corpus.segments_frame().head()
+
+Importing qualcode is cheap: spaCy, pandas and scikit-learn load on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("qualcode")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+_EXPORTS = {
+    "Code": "codebook",
+    "Codebook": "codebook",
+    "Corpus": "corpus",
+    "Document": "corpus",
+    "Hypothesis": "codebook",
+    "Segment": "corpus",
+    "Theme": "codebook",
+    "Turn": "corpus",
+    "load_codebook": "codebook",
+    "load_corpus": "corpus",
+    "read_participants": "participants",
+}
+_ERRORS = (
+    "CacheError", "CodebookError", "CorpusError", "ExportError", "GoldError", "ModelError",
+    "ParticipantsError", "QualcodeError", "QualcodeWarning", "ResultsError", "TranscriptError",
+)
+
+__all__ = sorted([*_EXPORTS, *_ERRORS, "__version__"])
+
+from .errors import (  # noqa: E402  (errors are tiny and always needed)
+    CacheError,
+    CodebookError,
+    CorpusError,
+    ExportError,
+    GoldError,
+    ModelError,
+    ParticipantsError,
+    QualcodeError,
+    QualcodeWarning,
+    ResultsError,
+    TranscriptError,
+)
+
+
+def __getattr__(name: str):
+    """Load the public API lazily so ``import qualcode`` stays fast."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qualcode' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,374 @@
+"""The ``qualcode`` command line: option parsing, one library call, and display.
+
+User errors (:class:`~qualcode.errors.QualcodeError`) become one line on stderr
+and exit code 2; library warnings are shown as ``warning:`` lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.tree import Tree
+
+from . import __version__
+from .errors import CodebookError, QualcodeError
+
+app = typer.Typer(
+    name="qualcode",
+    help="Thematic coding of interview transcripts: suggestions with provenance, a human decides.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="rich",
+)
+codebook_app = typer.Typer(help="Validate and display a thematic codebook.", no_args_is_help=True)
+app.add_typer(codebook_app, name="codebook")
+
+# When piped, Rich would fall back to 80 columns and fold the tables; 120 keeps them readable.
+_PIPE_WIDTH = None if sys.stdout.isatty() else 120
+out = Console(highlight=False, width=_PIPE_WIDTH)
+err = Console(stderr=True, highlight=False, width=_PIPE_WIDTH)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Show QualcodeError as one stderr line and exit 2; show warnings as ``warning:`` lines."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except CodebookError as exc:
+            _show_warnings(caught)
+            err.print(f"error: {escape(str(exc))}", soft_wrap=True)
+            if len(exc.problems) > 1:
+                for problem in exc.problems:
+                    err.print(f"  {escape(str(problem))}", soft_wrap=True)
+            raise typer.Exit(2) from None
+        except QualcodeError as exc:
+            _show_warnings(caught)
+            err.print(f"error: {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(2) from None
+        _show_warnings(caught)
+
+
+def _show_warnings(caught) -> None:
+    seen = set()
+    for warning in caught:
+        text = str(warning.message)
+        if text not in seen and issubclass(warning.category, UserWarning):
+            seen.add(text)
+            err.print(f"warning: {escape(text)}", soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"qualcode {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Thematic coding of interview transcripts.
+
+    Example: [bold]qualcode ingest transcripts/[/bold]
+    """
+
+
+Paths = Annotated[list[Path], typer.Argument(help="Transcript files and/or folders.",
+                                             show_default=False)]
+ParticipantsOpt = Annotated[Path | None, typer.Option(
+    "--participants", "-p",
+    help="Participants table (CSV/XLSX); default: participants.csv beside the transcripts.")]
+UnitOpt = Annotated[str, typer.Option("--unit", help="Unit of coding: sentence, paragraph, turn.")]
+InterviewerOpt = Annotated[list[str] | None, typer.Option(
+    "--interviewer-label",
+    help="Speaker label of the interviewer (repeatable); replaces the default list.")]
+
+
+@app.command()
+def ingest(
+    paths: Paths,
+    participants: ParticipantsOpt = None,
+    unit: UnitOpt = "sentence",
+    interviewer_label: InterviewerOpt = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write segments.csv, turns.csv and documents.csv to this folder.")] = None,
+) -> None:
+    """Read transcripts and show documents, participants, turns, segments and words.
+
+    Example: [bold]qualcode ingest transcripts/ --out results/[/bold]
+    """
+    from .corpus import load_corpus
+    from .participants import DEFAULT_INTERVIEWER_LABELS
+
+    with user_errors():
+        if unit not in ("sentence", "paragraph", "turn"):
+            raise typer.BadParameter(f"{unit!r}; use sentence, paragraph or turn",
+                                     param_hint="--unit")
+        with _progress("Reading transcripts") as advance:
+            corpus = load_corpus(paths, participants=participants, unit=unit,
+                                 interviewer_labels=interviewer_label or DEFAULT_INTERVIEWER_LABELS,
+                                 progress=advance)
+        _print_corpus(corpus)
+        if out_dir is not None:
+            from .outputs import write_tables
+
+            write_tables(out_dir, {"segments.csv": corpus.segments_frame(),
+                                   "turns.csv": corpus.turns_frame(),
+                                   "documents.csv": corpus.documents_frame()})
+            out.print(f"Wrote segments.csv, turns.csv, documents.csv to {escape(str(out_dir))}")
+
+
+@contextlib.contextmanager
+def _progress(description: str):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not err.is_terminal:
+        yield lambda _name: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[item]}"),
+                  TimeElapsedColumn(), console=err, transient=True) as progress:
+        task = progress.add_task(description, total=None, item="")
+        yield lambda name: progress.update(task, advance=1, item=escape(str(name)))
+
+
+def _print_corpus(corpus) -> None:
+    frame = corpus.documents_frame()
+    table = Table(title=f"Corpus: {len(frame)} documents ({corpus.unit} segments)")
+    table.add_column("document", no_wrap=True)
+    table.add_column("file", no_wrap=True)
+    table.add_column("participants", overflow="fold")
+    table.add_column("roles", overflow="fold")
+    for column in ("turns", "segments", "words"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for row in frame.itertuples():
+        table.add_row(escape(row.document_id), escape(Path(row.file).suffix.lstrip(".")), escape(row.participants),
+                      escape(row.roles), str(row.turns), str(row.segments), f"{row.words:,}")
+    participants = {s.participant_id for s in corpus.segments}
+    table.add_section()
+    table.add_row("total", "", f"{len(participants)}", "", str(frame.turns.sum()),
+                  str(frame.segments.sum()), f"{frame.words.sum():,}")
+    out.print(table)
+
+
+@app.command()
+def code(
+    paths: Paths,
+    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="Codebook YAML file.",
+                                           show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Results folder to write.",
+                                          show_default=False)],
+    participants: ParticipantsOpt = None,
+    unit: Annotated[str | None, typer.Option(help="sentence, paragraph or turn "
+                                                  "[default: the codebook's]")] = None,
+    similarity: Annotated[str | None, typer.Option(
+        help="vectors, tfidf, sentence-transformers or none [default: the codebook's]")] = None,
+    threshold: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, help="Decision threshold [default: the codebook's]")] = None,
+    context_window: Annotated[int | None, typer.Option(
+        min=0, max=5, help="Neighbouring sentences used as context [default: the codebook's]")] = None,
+    interviewer_label: InterviewerOpt = None,
+    cache: Annotated[Path | None, typer.Option(
+        help="Parse cache folder [default: OUT/.qualcode-cache]")] = None,
+) -> None:
+    """Suggest codings for every participant segment, with provenance, and write them to OUT.
+
+    Writes segments.csv, codings.csv (status: suggested) and run.json.
+
+    Example: [bold]qualcode code transcripts/ --codebook codebooks/ds-ia-sante.yaml --out results/[/bold]
+    """
+    from .coding import code_transcripts
+    from .participants import DEFAULT_INTERVIEWER_LABELS
+
+    with user_errors():
+        with _progress("Coding") as advance:
+            result = code_transcripts(
+                paths, codebook, out=out_dir, participants=participants, unit=unit,
+                similarity=similarity, threshold=threshold, context_window=context_window,
+                interviewer_labels=interviewer_label or DEFAULT_INTERVIEWER_LABELS,
+                cache_dir=cache, progress=advance)
+        _print_summary(result)
+        run = result.run
+        out.print(f"{run['counts']['codings']} suggestions on {run['counts']['coded_segments']} of "
+                  f"{run['counts']['segments']} segments ({run['counts']['words']:,} words, "
+                  f"{run['timings']['total']:.1f} s; {run['cache']['cached']} documents from cache). "
+                  f"Wrote {escape(str(out_dir))}/segments.csv, codings.csv, run.json")
+
+
+def _print_summary(result) -> None:
+    frame = result.summary()
+    table = Table(title="Suggested codings by theme and code")
+    for column in ("theme", "code"):
+        table.add_column(column)
+    for column in ("segments", "participants", "documents", "mean score", "rule / sim / hybrid"):
+        table.add_column(column, justify="right", no_wrap=True)
+    previous = None
+    for row in frame.itertuples():
+        if previous is not None and row.theme_id != previous:
+            table.add_section()
+        table.add_row(escape(row.theme_id) if row.theme_id != previous else "",
+                      escape(row.code_id), str(row.segments), str(row.participants),
+                      str(row.documents), "—" if row.mean_score is None else f"{row.mean_score:.2f}",
+                      f"{row.rule} / {row.embedding} / {row.hybrid}")
+        previous = row.theme_id
+    out.print(table)
+
+
+@app.command()
+def evaluate(
+    gold: Annotated[Path, typer.Option("--gold", "-g", help="Gold CSV of human codings.",
+                                       show_default=False)],
+    pred: Annotated[Path, typer.Option("--pred", "-p", help="Results folder of `qualcode code`.",
+                                       show_default=False)],
+    scope: Annotated[str, typer.Option(
+        help="documents: every segment of the gold's documents; gold: only segments it names")
+    ] = "documents",
+    min_score: Annotated[float, typer.Option(min=0.0, max=1.0,
+                                             help="Ignore suggestions below this score.")] = 0.0,
+    errors: Annotated[int, typer.Option(help="Show this many missed / wrongly added examples.")] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write all figures as JSON.")
+                        ] = None,
+) -> None:
+    """Precision, recall, F1 and Cohen's kappa per code and theme against human coding.
+
+    Example: [bold]qualcode evaluate --gold gold/ds-ia-sante-test.csv --pred results/[/bold]
+    """
+    from .evaluation import evaluate as run_evaluation
+
+    with user_errors():
+        if scope not in ("documents", "gold"):
+            raise typer.BadParameter(f"{scope!r}; use documents or gold", param_hint="--scope")
+        report = run_evaluation(gold, pred, scope=scope, min_score=min_score)
+        _print_evaluation(report, errors)
+        if json_out is not None:
+            import json
+
+            from .outputs import atomic_write
+
+            atomic_write(json_out, lambda tmp: tmp.write_text(
+                json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"))
+
+
+def _print_evaluation(report, n_errors: int) -> None:
+    for title, frame, key in (("Codes", report.per_code, "code_id"),
+                              ("Themes", report.per_theme, "theme_id")):
+        table = Table(title=f"{title}: {report.summary['segments']} segments, "
+                            f"{report.summary['documents']} documents")
+        table.add_column(key)
+        for column in ("support", "predicted", "precision", "recall", "F1", "kappa"):
+            table.add_column(column, justify="right")
+        for row in frame.itertuples():
+            table.add_row(escape(getattr(row, key)), str(row.support), str(row.predicted),
+                          f"{row.precision:.2f}", f"{row.recall:.2f}", f"{row.f1:.2f}",
+                          f"{row.kappa:.2f}")
+        averages = report.summary["codes" if title == "Codes" else "themes"]
+        table.add_section()
+        for name in ("micro", "macro"):
+            avg = averages[name]
+            table.add_row(name, "", "", f"{avg['precision']:.2f}", f"{avg['recall']:.2f}",
+                          f"{avg['f1']:.2f}", f"{avg['kappa']:.2f}")
+        out.print(table)
+    single = report.single_label
+    if single:
+        out.print(f"Single-label: accuracy {single['accuracy']:.3f}, macro-F1 {single['macro_f1']:.3f}, "
+                  f"kappa {single['kappa']:.3f} on {single['segments']} segments; majority class "
+                  f"{escape(single['majority_code'])} would score {single['majority_accuracy']:.3f}; "
+                  f"{single['unassigned']} segments got no code.")
+    if n_errors:
+        for row in report.errors.head(n_errors).itertuples():
+            out.print(f"[bold]{row.error}[/bold] {escape(row.code_id)} · {escape(row.segment_id)}: "
+                      f"{escape(row.text)}\n  [dim]{escape(row.evidence or 'no evidence')}[/dim]")
+
+
+@codebook_app.command("check")
+def codebook_check(
+    file: Annotated[Path, typer.Argument(help="Codebook YAML file.", show_default=False)],
+) -> None:
+    """Validate a codebook and report every problem at once, with line and key.
+
+    Example: [bold]qualcode codebook check codebooks/ds-ia-sante.yaml[/bold]
+    """
+    from .codebook import load_codebook
+
+    with user_errors():
+        codebook = load_codebook(file)
+        codes = codebook.codes
+        out.print(f"{escape(str(file))}: ok — {len(codebook.themes)} themes, {len(codes)} codes, "
+                  f"{len(codebook.hypotheses)} hypotheses")
+        for note in _advice(codebook):
+            out.print(f"  note: {escape(note)}")
+
+
+def _advice(codebook) -> list[str]:
+    """Things that are valid but weaken automatic coding."""
+    notes = []
+    for code in codebook.codes:
+        if not code.definition:
+            notes.append(f"code {code.id} has no definition")
+        if not code.keywords and not code.patterns:
+            notes.append(f"code {code.id} has no keywords or patterns: only similarity can find it")
+        if len(code.examples) < 2:
+            notes.append(f"code {code.id} has {len(code.examples)} example(s); "
+                         "similarity needs a few")
+    return notes
+
+
+@codebook_app.command("show")
+def codebook_show(
+    file: Annotated[Path, typer.Argument(help="Codebook YAML file.", show_default=False)],
+    definitions: Annotated[bool, typer.Option("--definitions", "-d",
+                                              help="Show each code's definition.")] = False,
+) -> None:
+    """Show the codebook as a tree of themes and codes, then its hypotheses.
+
+    Example: [bold]qualcode codebook show codebooks/ds-ia-sante.yaml --definitions[/bold]
+    """
+    from .codebook import load_codebook
+
+    with user_errors():
+        codebook = load_codebook(file)
+        title = codebook.title or codebook.name
+        tree = Tree(f"[bold]{escape(title)}[/bold] (version {escape(codebook.version)}, "
+                    f"{codebook.language})")
+        for theme in codebook.themes:
+            branch = tree.add(f"[bold]{escape(theme.label)}[/bold] [dim]{theme.id}[/dim]")
+            _add_codes(branch, theme.codes, definitions)
+        out.print(tree)
+        for hyp in codebook.hypotheses:
+            out.print(f"[bold]{escape(hyp.id)}[/bold] {escape(hyp.statement)}")
+            out.print("  supported by: " + escape(_evidence(hyp.supported_by)))
+            out.print("  contradicted by: " + escape(_evidence(hyp.contradicted_by)))
+
+
+def _add_codes(branch, codes, definitions: bool) -> None:
+    for code in codes:
+        counts = (f"[dim]{code.id} · {len(code.keywords)} keywords · "
+                  f"{len(code.examples)} examples[/dim]")
+        node = branch.add(f"{escape(code.label)} {counts}")
+        if definitions and code.definition:
+            node.add(f"[italic]{escape(code.definition)}[/italic]")
+        _add_codes(node, code.codes, definitions)
+
+
+def _evidence(items) -> str:
+    return ", ".join(" + ".join(item) for item in items) or "—"
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="qualcode")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,338 @@
+"""Deductive automatic coding: apply a codebook to transcripts and suggest codings.
+
+Every suggestion carries its provenance — the keywords or pattern that matched
+(with any negation), the nearest exemplar and its similarity — and the status
+``suggested``: the machine suggests, a human decides.
+
+Score of a code on a segment (all in [0, 1])::
+
+    rule       = 1 - Π (1 - w_hit)      w = 0.5 per keyword, 0.6 per pattern, ×0.4 if negated
+    similarity = calibrated cosine to the nearest exemplar (see qualcode.similarity)
+    score      = 1 - (1 - rule) × (1 - similarity)
+
+A code is suggested when ``score >= threshold`` (the code's own, else the codebook's).
+
+Examples
+--------
+>>> result = code_transcripts(["transcripts/"], "codebooks/ds-ia-sante.yaml")  # doctest: +SKIP
+>>> result.codings.groupby("code_id").size()                                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .codebook import Codebook, load_codebook
+from .corpus import Corpus, Segment, count_words, load_corpus
+from .errors import CorpusError
+from .parsing import ParsedDocument, Parser
+from .participants import DEFAULT_INTERVIEWER_LABELS
+from .rules import RuleHit, RuleMatcher
+from .segmentation import _has_content, _trim
+from .similarity import CALIBRATION, SimilarityModel
+
+__all__ = ["CODING_COLUMNS", "CodingResult", "code_transcripts"]
+
+KEYWORD_WEIGHT = 0.5
+PATTERN_WEIGHT = 0.6
+NEGATED_FACTOR = 0.4
+CONTEXT_WEIGHT = 0.5  # weight of the neighbouring sentences' mean embedding
+
+CODING_COLUMNS = ["document_id", "segment_id", "code_id", "theme_id", "score", "method",
+                  "evidence", "rule_score", "similarity", "matched", "negated",
+                  "nearest_exemplar", "status"]
+
+
+@dataclass
+class CodingResult:
+    """Segments, suggested codings and the run record, as returned by :func:`code_transcripts`."""
+
+    segments: object  # pandas.DataFrame
+    codings: object  # pandas.DataFrame
+    run: dict
+    codebook: Codebook
+    corpus: Corpus | None = field(default=None, repr=False)
+
+    def summary(self):
+        """Suggestions per theme and code: segments, documents, participants, mean score."""
+        import pandas as pd
+
+        codings = self.codings.merge(self.segments[["segment_id", "participant_id"]],
+                                     on="segment_id", how="left")
+        rows = []
+        for code in self.codebook.codes:
+            sub = codings[codings.code_id == code.id]
+            rows.append({"theme_id": code.theme_id, "code_id": code.id, "label": code.label,
+                         "segments": len(sub), "documents": sub.document_id.nunique(),
+                         "participants": sub.participant_id.nunique(),
+                         "mean_score": round(float(sub.score.mean()), 3) if len(sub) else None,
+                         "rule": int((sub.method == "rule").sum()),
+                         "embedding": int((sub.method == "embedding").sum()),
+                         "hybrid": int((sub.method == "hybrid").sum())})
+        return pd.DataFrame(rows)
+
+
+def code_transcripts(
+    paths: Iterable[str | Path],
+    codebook: str | Path | Codebook,
+    *,
+    out: str | Path | None = None,
+    participants: str | Path | None = None,
+    interviewer_labels: Iterable[str] = DEFAULT_INTERVIEWER_LABELS,
+    unit: str | None = None,
+    similarity: str | None = None,
+    threshold: float | None = None,
+    context_window: int | None = None,
+    cache_dir: str | Path | None = None,
+    n_process: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> CodingResult:
+    """Code every participant segment of the transcripts with ``codebook``.
+
+    Options left as ``None`` come from the codebook's ``settings``.  With
+    ``out``, writes ``segments.csv``, ``codings.csv`` and ``run.json`` there
+    atomically, and caches parses in ``out/.qualcode-cache`` (or ``cache_dir``).
+    """
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    if not isinstance(codebook, Codebook):
+        codebook = load_codebook(codebook)
+    settings = codebook.settings
+    params = {
+        "unit": unit or settings.unit,
+        "similarity": similarity or settings.similarity,
+        "threshold": settings.threshold if threshold is None else threshold,
+        "context_window": settings.context_window if context_window is None else context_window,
+        "accent_insensitive": settings.accent_insensitive,
+    }
+    params["calibration"] = list(CALIBRATION.get(params["similarity"], (0.0, 1.0)))
+    tick = time.perf_counter()
+    paragraphs = load_corpus(paths, participants=participants, unit="paragraph",
+                             interviewer_labels=interviewer_labels)
+    if not paragraphs.segments:
+        raise CorpusError("the transcripts contain no participant speech to code",
+                          path=", ".join(str(p) for p in paths))
+    timings["read"] = time.perf_counter() - tick
+
+    if cache_dir is None and out is not None:
+        cache_dir = Path(out) / ".qualcode-cache"
+    parser = Parser(codebook.pipeline, cache_dir, n_process=n_process)
+    tick = time.perf_counter()
+    nlp = parser.nlp
+    matcher = RuleMatcher(codebook, nlp)
+    model = SimilarityModel(codebook, nlp, params["similarity"])
+    timings["load_models"] = time.perf_counter() - tick
+
+    by_doc = _paragraphs_by_document(paragraphs)
+    items = [(d.text, d.sha256, [(s.start, s.end) for s in by_doc.get(d.document_id, [])])
+             for d in paragraphs.documents]
+    tick = time.perf_counter()
+    if model.backend == "tfidf":  # TF-IDF is fitted on the whole corpus before scoring
+        parsed_docs = list(parser.parse_documents(items))
+        units = [_units(d, p, by_doc.get(d.document_id, []), params["unit"])
+                 for d, p in zip(paragraphs.documents, parsed_docs, strict=True)]
+        model.fit([_lemmas(p, i, j) for p, us in zip(parsed_docs, units, strict=True)
+                   for _, i, j in us])
+        stream = zip(paragraphs.documents, parsed_docs, units, strict=True)
+    else:
+        model.fit()
+        stream = ((d, p, _units(d, p, by_doc.get(d.document_id, []), params["unit"]))
+                  for d, p in zip(paragraphs.documents, parser.parse_documents(items), strict=True))
+
+    segments: list[Segment] = []
+    codings: list[dict] = []
+    for document, parsed, doc_units in stream:
+        segments.extend(s for s, _, _ in doc_units)
+        codings.extend(_code_document(document.text, parsed, doc_units, codebook, matcher, model,
+                                      params))
+        if progress is not None:
+            progress(document.document_id)
+    timings["parse_and_code"] = time.perf_counter() - tick
+
+    corpus = Corpus(paragraphs.documents, tuple(segments), params["unit"],
+                    paragraphs.attribute_names, paragraphs.participants_path)
+    import pandas as pd
+
+    segments_frame = corpus.segments_frame()
+    segments_frame.insert(segments_frame.columns.get_loc("text"), "words",
+                          [count_words(s.text) for s in segments])
+    codings_frame = pd.DataFrame(codings, columns=CODING_COLUMNS)
+    timings["total"] = time.perf_counter() - started
+    run = _run_record(codebook, corpus, segments_frame, codings_frame, parser, params, timings)
+    if out is not None:
+        from .outputs import write_tables
+
+        write_tables(out, {"segments.csv": segments_frame, "codings.csv": codings_frame,
+                           "run.json": run})
+    return CodingResult(segments_frame, codings_frame, run, codebook, corpus)
+
+
+def _paragraphs_by_document(corpus: Corpus) -> dict[str, list[Segment]]:
+    result: dict[str, list[Segment]] = {}
+    for segment in corpus.segments:
+        result.setdefault(segment.document_id, []).append(segment)
+    return result
+
+
+def _lemmas(parsed: ParsedDocument, i: int, j: int) -> list[str]:
+    return [parsed.lemma[k] for k in range(i, j) if parsed.content[k]]
+
+
+def _units(document, parsed: ParsedDocument, paragraphs: Sequence[Segment],
+           unit: str) -> list[tuple[Segment, int, int]]:
+    """Segments of the coding unit with their token ranges, numbered within each turn."""
+    spans: list[tuple[Segment, int, int]] = []  # (paragraph it belongs to, start, end)
+    if unit == "sentence":
+        by_start = {p.start: p for p in paragraphs}
+        sentences = parsed.sentence_spans()
+        para_of_token = parsed.paragraph
+        for start, end in sentences:
+            i, _ = parsed.token_range(start, end)
+            paragraph = paragraphs[int(para_of_token[i])] if i < len(para_of_token) else None
+            if paragraph is None:
+                continue
+            s, e = _trim(document.text, start, end)
+            if e > s and _has_content(document.text[s:e]):
+                spans.append((by_start.get(paragraph.start, paragraph), s, e))
+    elif unit == "paragraph":
+        spans = [(p, p.start, p.end) for p in paragraphs]
+    else:  # turn: from the first to the last paragraph of the turn
+        for p in paragraphs:
+            if spans and spans[-1][0].turn_index == p.turn_index:
+                spans[-1] = (spans[-1][0], spans[-1][1], p.end)
+            else:
+                spans.append((p, p.start, p.end))
+    result = []
+    counter: dict[int, int] = {}
+    for paragraph, start, end in spans:
+        k = counter[paragraph.turn_index] = counter.get(paragraph.turn_index, 0) + 1
+        segment = Segment(paragraph.document_id, f"{paragraph.document_id}#{paragraph.turn_index}.{k}",
+                          paragraph.turn_index, paragraph.speaker, paragraph.participant_id,
+                          start, end, document.text[start:end], paragraph.question,
+                          paragraph.attributes)
+        i, j = parsed.token_range(start, end)
+        result.append((segment, i, j))
+    return result
+
+
+def _context_embeddings(embeddings, units, window: int):
+    """Blend each segment's embedding with its neighbours' in the same turn."""
+    if window <= 0 or len(units) < 2:
+        return embeddings
+    dense = embeddings.toarray() if hasattr(embeddings, "toarray") else np.asarray(embeddings)
+    turns = [u[0].turn_index for u in units]
+    blended = dense.copy()
+    for k in range(len(units)):
+        neighbours = [m for m in range(max(0, k - window), min(len(units), k + window + 1))
+                      if m != k and turns[m] == turns[k]]
+        if neighbours:
+            blended[k] = dense[k] + CONTEXT_WEIGHT * dense[neighbours].mean(axis=0)
+    norms = np.linalg.norm(blended, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return blended / norms
+
+
+def _rule_score(hits: Sequence[RuleHit]) -> float:
+    remaining = 1.0
+    for hit in hits:
+        weight = PATTERN_WEIGHT if hit.kind == "pattern" else KEYWORD_WEIGHT
+        if hit.negation:
+            weight *= NEGATED_FACTOR
+        remaining *= 1.0 - weight
+    return 1.0 - remaining
+
+
+def _code_document(text, parsed, units, codebook, matcher, model, params) -> list[dict]:
+    if not units:
+        return []
+    embeddings = model.embed_segments(parsed, [(i, j) for _, i, j in units],
+                                      [s.text for s, _, _ in units])
+    if model.backend != "none":
+        embeddings = _context_embeddings(embeddings, units, params["context_window"])
+    similarity, cosine, nearest = model.score(embeddings)
+    codes = codebook.codes
+    code_index = {c.id: k for k, c in enumerate(codes)}
+    rows = []
+    for u, (segment, i, j) in enumerate(units):
+        hits_by_code: dict[str, list[RuleHit]] = {}
+        for hit in matcher.match(parsed, text, i, j):
+            hits_by_code.setdefault(hit.code_id, []).append(hit)
+        for code in codes:
+            k = code_index[code.id]
+            hits = hits_by_code.get(code.id, [])
+            rule = _rule_score(hits)
+            sim = float(similarity[u, k])
+            score = 1.0 - (1.0 - rule) * (1.0 - sim)
+            limit = code.threshold if code.threshold is not None else params["threshold"]
+            if score < limit or score == 0.0:
+                continue
+            method = "hybrid" if hits and sim > 0 else "rule" if hits else "embedding"
+            exemplar = model.exemplars.texts[nearest[u, k]] if nearest[u, k] >= 0 else ""
+            rows.append({
+                "document_id": segment.document_id, "segment_id": segment.segment_id,
+                "code_id": code.id, "theme_id": code.theme_id, "score": round(score, 4),
+                "method": method,
+                "evidence": _evidence(hits, exemplar, float(cosine[u, k]), sim),
+                "rule_score": round(rule, 4), "similarity": round(sim, 4),
+                "matched": "; ".join(_hit_label(h) for h in hits),
+                "negated": any(h.negation for h in hits),
+                "nearest_exemplar": exemplar if sim > 0 else "",
+                "status": "suggested",
+            })
+    return rows
+
+
+def _hit_label(hit: RuleHit) -> str:
+    return f"pattern {hit.rule}" if hit.kind == "pattern" else hit.rule
+
+
+def _evidence(hits: Sequence[RuleHit], exemplar: str, cosine: float, sim: float) -> str:
+    parts = []
+    for hit in hits:
+        what = f"pattern {hit.rule} matched «{hit.matched}»" if hit.kind == "pattern" \
+            else f"keyword «{hit.rule}» matched «{hit.matched}»"
+        if hit.negation:
+            what += f" (negated by «{hit.negation}»)"
+        parts.append(what)
+    if sim > 0 and exemplar:
+        short = exemplar if len(exemplar) <= 90 else exemplar[:87] + "…"
+        parts.append(f"nearest exemplar «{short}» (cosine {cosine:.2f})")
+    return "; ".join(parts)
+
+
+def _run_record(codebook, corpus, segments, codings, parser, params, timings) -> dict:
+    import datetime
+    import hashlib
+    import sys
+
+    words = int(segments.words.sum()) if len(segments) else 0
+    participants_sha = None
+    if corpus.participants_path:
+        participants_sha = hashlib.sha256(Path(corpus.participants_path).read_bytes()).hexdigest()
+    return {
+        "tool": {"name": "qualcode", "version": __version__, "python": sys.version.split()[0],
+                 "platform": platform.platform()},
+        "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "codebook": {"path": codebook.path, "name": codebook.name, "version": codebook.version,
+                     "language": codebook.language, "sha256": codebook.sha256},
+        "parameters": params,
+        "parser": parser.fingerprint(),
+        "corpus": {
+            "participants_file": corpus.participants_path, "participants_sha256": participants_sha,
+            "documents": [{"document_id": d.document_id, "file": Path(d.path).name,
+                           "sha256": d.sha256, "format": d.format} for d in corpus.documents],
+        },
+        "counts": {"documents": len(corpus.documents), "segments": len(segments),
+                   "words": words, "codings": len(codings),
+                   "coded_segments": int(codings.segment_id.nunique()) if len(codings) else 0},
+        "cache": dict(parser.stats),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "words_per_second": round(words / timings["total"]) if timings.get("total") else None,
+    }

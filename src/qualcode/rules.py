@@ -1,0 +1,144 @@
+"""Rule evidence: codebook keywords and token patterns found in a segment, with negation.
+
+Keywords are parsed with the same pipeline as the transcripts and matched on
+lemmas (accent-insensitive when the codebook asks) and on lower-cased surface
+forms, so "former les équipes" also finds "on a formé l'équipe".  Token
+patterns are spaCy ``Matcher`` patterns.  A negation cue in the same clause
+(``ne … pas``, ``aucun``, ``sans``, ``jamais``, ``not``, ``no``…) does not drop
+the hit: it is recorded and weakens the evidence.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .codebook import Codebook
+from .parsing import ParsedDocument, fold
+
+__all__ = ["NEGATION_CUES", "RuleHit", "RuleMatcher"]
+
+NEGATION_CUES = frozenset({
+    "pas", "aucun", "aucune", "sans", "jamais", "rien", "ni", "nul", "nulle", "guere",
+    "not", "no", "never", "without", "n't", "none", "nothing", "nor", "neither",
+})
+_WEAK_CUES = frozenset({"plus", "personne"})  # negations only together with "ne"
+_NE = frozenset({"ne", "n'", "n"})
+_CLAUSE_BREAKS = frozenset({",", ";", ":", ".", "?", "!", "…", "—", "–", "(", ")", "mais", "et", "ou",
+                            "donc", "car", "puis", "parce", "but", "and", "or", "because"})
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """One keyword or pattern match in a segment."""
+
+    code_id: str
+    kind: str  # "keyword" or "pattern"
+    rule: str  # the keyword as written in the codebook, or the pattern id
+    matched: str  # the words of the segment that matched
+    start: int
+    end: int
+    negation: str | None = None  # the negation cue found in the same clause
+
+
+class RuleMatcher:
+    """Compiled keywords and patterns of a codebook.
+
+    Parameters
+    ----------
+    codebook : Codebook
+    nlp : spaCy Language
+        The pipeline that parsed the transcripts (needed to lemmatise keywords).
+    """
+
+    def __init__(self, codebook: Codebook, nlp) -> None:
+        self.codebook = codebook
+        self.nlp = nlp
+        self.accents = not codebook.settings.accent_insensitive
+        self.lemma_index_: dict[tuple[str, ...], list[tuple[str, str]]] = defaultdict(list)
+        self.lower_index_: dict[tuple[str, ...], list[tuple[str, str]]] = defaultdict(list)
+        self.lengths_: list[int] = []
+        self.matcher_ = None
+        self._compile()
+
+    def _compile(self) -> None:
+        entries = [(code.id, kw) for code in self.codebook.codes for kw in code.keywords]
+        docs = self.nlp.pipe([kw for _, kw in entries], batch_size=256)
+        lengths = set()
+        for (code_id, keyword), doc in zip(entries, docs, strict=True):
+            tokens = [t for t in doc if not t.is_space]
+            lemmas = tuple(self._fold(t.lemma_ or t.lower_) for t in tokens)
+            lowers = tuple(fold(t.lower_, accents=True) for t in tokens)
+            if not lemmas:
+                continue
+            if (code_id, keyword) not in self.lemma_index_[lemmas]:
+                self.lemma_index_[lemmas].append((code_id, keyword))
+            if (code_id, keyword) not in self.lower_index_[lowers]:
+                self.lower_index_[lowers].append((code_id, keyword))
+            lengths.add(len(lemmas))
+        self.lengths_ = sorted(lengths)
+        patterns = [(code.id, p) for code in self.codebook.codes for p in code.patterns]
+        if patterns:
+            from spacy.matcher import Matcher
+
+            self.matcher_ = Matcher(self.nlp.vocab, validate=True)
+            self.pattern_codes_ = {}
+            for code_id, pattern in patterns:
+                key = f"{code_id}::{pattern.id}"
+                self.matcher_.add(key, [list(pattern.pattern)])
+                self.pattern_codes_[key] = (code_id, pattern.id)
+
+    def _fold(self, text: str) -> str:
+        return fold(text, accents=self.accents)
+
+    def match(self, parsed: ParsedDocument, text: str, i: int, j: int) -> list[RuleHit]:
+        """Hits in tokens ``[i, j)`` of ``parsed`` (one segment); ``text`` is the document text."""
+        lemmas = parsed.lemma if not self.accents else [fold(x, True) for x in parsed.lemma_raw[i:j]]
+        offset = 0 if not self.accents else i
+        found: dict[tuple[str, str], RuleHit] = {}
+        for n in self.lengths_:
+            for k in range(i, j - n + 1):
+                for index, seq in ((self.lemma_index_, tuple(lemmas[k - offset:k - offset + n])),
+                                   (self.lower_index_, tuple(parsed.lower[k:k + n]))):
+                    for code_id, keyword in index.get(seq, ()):
+                        if (code_id, keyword) in found:
+                            continue
+                        start, end = int(parsed.start[k]), int(parsed.end[k + n - 1])
+                        found[(code_id, keyword)] = RuleHit(
+                            code_id, "keyword", keyword, text[start:end], start, end,
+                            self._negation(parsed, i, j, k, k + n))
+        if self.matcher_ is not None:
+            for hit in self._pattern_hits(parsed, text, i, j):
+                found.setdefault((hit.code_id, "pattern:" + hit.rule), hit)
+        return sorted(found.values(), key=lambda h: (h.start, h.code_id, h.rule))
+
+    def _pattern_hits(self, parsed: ParsedDocument, text: str, i: int, j: int) -> list[RuleHit]:
+        from spacy.tokens import Doc
+
+        if j <= i:
+            return []
+        doc = Doc(self.nlp.vocab, words=parsed.orth[i:j], lemmas=parsed.lemma_raw[i:j],
+                  pos=[p or "X" for p in parsed.pos[i:j]])
+        hits = []
+        for match_id, s, e in self.matcher_(doc):
+            code_id, pattern_id = self.pattern_codes_[self.nlp.vocab.strings[match_id]]
+            start, end = int(parsed.start[i + s]), int(parsed.end[i + e - 1])
+            hits.append(RuleHit(code_id, "pattern", pattern_id, text[start:end], start, end,
+                                self._negation(parsed, i, j, i + s, i + e)))
+        return hits
+
+    @staticmethod
+    def _negation(parsed: ParsedDocument, i: int, j: int, s: int, e: int) -> str | None:
+        """The first negation cue in the clause around tokens ``[s, e)``, if any."""
+        left = s
+        while left > i and parsed.lower[left - 1] not in _CLAUSE_BREAKS:
+            left -= 1
+        right = e
+        while right < j and parsed.lower[right] not in _CLAUSE_BREAKS:
+            right += 1
+        words = [parsed.lower[k] for k in range(left, right) if not s <= k < e]
+        has_ne = any(w in _NE for w in words)
+        for word in words:
+            if word in NEGATION_CUES or (has_ne and word in _WEAK_CUES):
+                return word
+        return None

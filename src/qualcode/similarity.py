@@ -1,0 +1,197 @@
+"""Similarity evidence: how close a segment is to each code's exemplar sentences.
+
+Each code's exemplars are its ``examples`` plus its label and definition; its
+``counter_examples`` are kept apart.  A segment's similarity to a code is its
+cosine to the nearest exemplar, mapped to [0, 1] by a per-backend calibration
+(``floor`` → 0, ``ceiling`` → 1); being closer to a counter-example than to any
+exemplar halves it.  The nearest exemplar is reported as provenance.
+
+Backends
+--------
+``vectors``
+    Average of the pipeline's word vectors over content words only (stop words
+    and punctuation dilute paraphrase similarity), from the parse cache.
+``tfidf``
+    TF-IDF on content lemmas (1–2-grams) fitted on corpus + codebook, reduced
+    by LSA when the corpus is large enough.
+``sentence-transformers``
+    A local sentence-transformers model folder (``settings.model_path``);
+    optional extra, never downloaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .codebook import Codebook
+from .errors import ModelError
+from .parsing import ParsedDocument
+
+__all__ = ["CALIBRATION", "CodeExemplars", "SimilarityModel"]
+
+#: Cosine values mapped to similarity 0 and 1, measured on the development interviews.
+CALIBRATION = {
+    "vectors": (0.55, 0.90),
+    "tfidf": (0.05, 0.45),
+    "sentence-transformers": (0.25, 0.75),
+}
+
+
+@dataclass(frozen=True)
+class CodeExemplars:
+    """The texts a code is compared with, in a fixed order."""
+
+    code_ids: tuple[str, ...]
+    texts: tuple[str, ...]
+    owner: np.ndarray  # index into code_ids for each text
+    counter: np.ndarray  # bool: the text is a counter-example
+
+    @classmethod
+    def from_codebook(cls, codebook: Codebook) -> CodeExemplars:
+        code_ids, texts, owner, counter = [], [], [], []
+        for index, code in enumerate(codebook.codes):
+            code_ids.append(code.id)
+            own = [*code.examples, f"{code.label}. {code.definition}".strip()]
+            for text in own:
+                texts.append(text)
+                owner.append(index)
+                counter.append(False)
+            for text in code.counter_examples:
+                texts.append(text)
+                owner.append(index)
+                counter.append(True)
+        return cls(tuple(code_ids), tuple(texts), np.array(owner, dtype=np.int32),
+                   np.array(counter, dtype=np.bool_))
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return matrix / norms
+
+
+class SimilarityModel:
+    """Embeds segments and exemplars with one backend and scores code similarity."""
+
+    def __init__(self, codebook: Codebook, nlp, backend: str | None = None) -> None:
+        self.backend = backend or codebook.settings.similarity
+        self.codebook = codebook
+        self.nlp = nlp
+        self.exemplars = CodeExemplars.from_codebook(codebook)
+        self.floor, self.ceiling = CALIBRATION.get(self.backend, (0.0, 1.0))
+        self.exemplar_matrix_: np.ndarray | None = None
+        self.tfidf_ = None
+        self.encoder_ = None
+        if self.backend == "vectors" and not nlp.vocab.vectors.size:
+            raise ModelError(f"pipeline {codebook.pipeline!r} has no word vectors; use "
+                             "settings.similarity: tfidf, or a pipeline with vectors (…_md, …_lg)")
+
+    # ------------------------------------------------------------ embedding
+
+    def _vector_mean(self, rows: np.ndarray, content: np.ndarray) -> np.ndarray:
+        table = self.nlp.vocab.vectors.data
+        table = table.get() if hasattr(table, "get") else np.asarray(table)
+        use = rows[(rows >= 0) & content]
+        if use.size == 0:
+            use = rows[rows >= 0]
+        if use.size == 0:
+            return np.zeros(table.shape[1], dtype=np.float32)
+        return table[use].mean(axis=0)
+
+    def _parse_texts(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, list]]:
+        from .parsing import features
+
+        result = []
+        for doc in self.nlp.pipe(texts, batch_size=128):
+            parsed = features(self.nlp, [doc], [(0, len(doc.text))])
+            result.append((parsed.vector_row, parsed.content,
+                           _content_lemmas(parsed, 0, len(parsed.lemma))))
+        return result
+
+    def fit(self, segment_lemmas: Sequence[Sequence[str]] = ()) -> SimilarityModel:
+        """Embed the exemplars (and, for TF-IDF, fit on corpus + codebook lemmas)."""
+        texts = self.exemplars.texts
+        if self.backend == "vectors":
+            feats = self._parse_texts(texts)
+            self.exemplar_matrix_ = _normalise(np.vstack(
+                [self._vector_mean(rows, content) for rows, content, _ in feats]))
+        elif self.backend == "tfidf":
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            ex_lemmas = [lemmas for _, _, lemmas in self._parse_texts(texts)]
+            self.tfidf_ = TfidfVectorizer(analyzer=_content_ngrams, sublinear_tf=True, min_df=1)
+            self.tfidf_.fit([*segment_lemmas, *ex_lemmas])
+            self.exemplar_matrix_ = self.tfidf_.transform(ex_lemmas)
+        elif self.backend == "sentence-transformers":
+            self.encoder_ = _load_sentence_transformer(self.codebook.settings.model_path)
+            self.exemplar_matrix_ = _normalise(np.asarray(
+                self.encoder_.encode(list(texts), batch_size=32, show_progress_bar=False)))
+        return self
+
+    def embed_segments(self, parsed: ParsedDocument, ranges: Sequence[tuple[int, int]],
+                       texts: Sequence[str]):
+        """Embeddings of segments given as token ranges of one parsed document."""
+        if self.backend == "vectors":
+            return _normalise(np.vstack([
+                self._vector_mean(parsed.vector_row[i:j], parsed.content[i:j]) for i, j in ranges
+            ])) if ranges else np.zeros((0, self.exemplar_matrix_.shape[1]), dtype=np.float32)
+        if self.backend == "tfidf":
+            return self.tfidf_.transform([_content_lemmas(parsed, i, j) for i, j in ranges])
+        return _normalise(np.asarray(self.encoder_.encode(list(texts), batch_size=32,
+                                                          show_progress_bar=False)))
+
+    # ------------------------------------------------------------ scoring
+
+    def score(self, embeddings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For segments × codes: similarity in [0, 1], raw cosine, and nearest exemplar index."""
+        n_codes = len(self.exemplars.code_ids)
+        if self.backend == "none" or self.exemplar_matrix_ is None:
+            shape = (embeddings.shape[0] if embeddings is not None else 0, n_codes)
+            return np.zeros(shape), np.zeros(shape), np.full(shape, -1)
+        cos = embeddings @ self.exemplar_matrix_.T
+        cos = cos.toarray() if hasattr(cos, "toarray") else np.asarray(cos)
+        n = cos.shape[0]
+        best = np.full((n, n_codes), -np.inf)
+        nearest = np.full((n, n_codes), -1, dtype=np.int64)
+        best_counter = np.full((n, n_codes), -np.inf)
+        for t, (code, is_counter) in enumerate(zip(self.exemplars.owner, self.exemplars.counter,
+                                                   strict=True)):
+            column = cos[:, t]
+            if is_counter:
+                best_counter[:, code] = np.maximum(best_counter[:, code], column)
+            else:
+                better = column > best[:, code]
+                best[better, code] = column[better]
+                nearest[better, code] = t
+        similarity = np.clip((best - self.floor) / (self.ceiling - self.floor), 0.0, 1.0)
+        similarity = np.where(best_counter > best, similarity * 0.5, similarity)
+        return similarity, best, nearest
+
+
+def _content_lemmas(parsed: ParsedDocument, i: int, j: int) -> list[str]:
+    return [parsed.lemma[k] for k in range(i, j) if parsed.content[k]]
+
+
+def _content_ngrams(lemmas: Sequence[str]) -> list[str]:
+    return [*lemmas, *(f"{a} {b}" for a, b in zip(lemmas, lemmas[1:], strict=False))]
+
+
+def _load_sentence_transformer(model_path: str | None):
+    if not model_path:
+        raise ModelError("the sentence-transformers backend needs settings.model_path")
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        raise ModelError("the sentence-transformers backend needs the optional extra: "
+                         "pip install 'qualcode[embeddings]'") from None
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach out to a model hub
+    try:
+        return SentenceTransformer(model_path, local_files_only=True)
+    except Exception as exc:
+        raise ModelError(f"cannot load sentence-transformers model: {exc}", path=model_path) \
+            from None
