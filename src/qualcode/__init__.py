@@ -21,6 +21,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 _EXPORTS = {
     "Code": "codebook",
+    "CodingResult": "coding",
+    "Evaluation": "evaluation",
     "Codebook": "codebook",
     "Corpus": "corpus",
     "Document": "corpus",
@@ -28,6 +30,8 @@ _EXPORTS = {
     "Segment": "corpus",
     "Theme": "codebook",
     "Turn": "corpus",
+    "code_transcripts": "coding",
+    "evaluate": "evaluation",
     "load_codebook": "codebook",
     "load_corpus": "corpus",
     "read_participants": "participants",

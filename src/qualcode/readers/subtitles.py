@@ -1,23 +1,27 @@
 """WebVTT (``.vtt``) and SubRip (``.srt``) transcripts, as exported by Teams, Zoom or Whisper.
 
 The speaker of a cue comes from a WebVTT voice tag (``<v Jane Doe>…``) or a
-``Name: …`` prefix.  Consecutive cues of the same speaker are merged into one
-turn that keeps the first cue's start time and the last cue's end time.  The
-document text is rebuilt as one ``Speaker : speech`` line per turn, so it reads
-like any other transcript; turn offsets point at the speech.
+``Name: …`` prefix; as in text transcripts, a prefix names a speaker only when it
+opens at least two cues, is a voice-tag name or is a known label, so that
+``Par exemple : …`` in a cue without speakers does not become one.  Consecutive
+cues of the same speaker are merged into one turn that keeps the first cue's
+start time and the last cue's end time.  The document text is rebuilt as one
+``Speaker : speech`` line per turn, so it reads like any other transcript; turn
+offsets point at the speech.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..decoding import read_text
 from ..errors import TranscriptError
-from .base import RawTranscript, RawTurn, parse_timestamp, split_label
+from .base import RawTranscript, RawTurn, label_key, parse_timestamp, split_label
 
 __all__ = ["parse_srt", "parse_vtt", "read_subtitle_transcript"]
 
@@ -35,6 +39,7 @@ class _Cue:
     text: str
     start: float
     end: float
+    prefix: tuple[str, str] | None = None  # a ``Name: text`` candidate: (name, text)
 
 
 def _clean(payload: str) -> tuple[str | None, str]:
@@ -61,7 +66,7 @@ def _blocks(text: str) -> list[tuple[int, list[str]]]:
     return blocks
 
 
-def _cues(text: str, path: str | Path, webvtt: bool) -> list[_Cue]:
+def _cues(text: str, path: str | Path, webvtt: bool, known: Iterable[str] = ()) -> list[_Cue]:
     cues = []
     blocks = _blocks(text)
     if webvtt:
@@ -80,13 +85,21 @@ def _cues(text: str, path: str | Path, webvtt: bool) -> list[_Cue]:
             raise TranscriptError(f"malformed cue timing {lines[timing_at].strip()!r}", path=path,
                                   line=first_line + timing_at)
         speaker, spoken = _clean(" ".join(lines[timing_at + 1:]))
+        prefix = None
         if speaker is None:
             label, content_offset, _ = split_label(spoken)
             if label:
-                speaker, spoken = label, spoken[content_offset:]
+                prefix = (label, spoken[content_offset:])
         if spoken:
             cues.append(_Cue(speaker, spoken, parse_timestamp(timing.group("start")),
-                             parse_timestamp(timing.group("end"))))
+                             parse_timestamp(timing.group("end")), prefix))
+    accepted = {label_key(k) for k in known} | {label_key(c.speaker) for c in cues if c.speaker}
+    counts = Counter(label_key(c.prefix[0]) for c in cues if c.prefix)
+    accepted |= {key for key, n in counts.items() if n >= 2}
+    for cue in cues:
+        if cue.prefix and label_key(cue.prefix[0]) in accepted:
+            cue.speaker, cue.text = cue.prefix
+    cues = [cue for cue in cues if cue.text]
     if not cues:
         raise TranscriptError("no cues with text", path=path)
     return cues
@@ -111,22 +124,25 @@ def _merge(cues: list[_Cue]) -> RawTranscript:
     return RawTranscript("\n".join(parts), tuple(turns))
 
 
-def parse_vtt(text: str, path: str | Path = "<vtt>") -> RawTranscript:
+def parse_vtt(
+    text: str, path: str | Path = "<vtt>", known_labels: Iterable[str] = ()
+) -> RawTranscript:
     """Parse decoded WebVTT text."""
-    return _merge(_cues(text, path, webvtt=True))
+    return _merge(_cues(text, path, webvtt=True, known=known_labels))
 
 
-def parse_srt(text: str, path: str | Path = "<srt>") -> RawTranscript:
+def parse_srt(
+    text: str, path: str | Path = "<srt>", known_labels: Iterable[str] = ()
+) -> RawTranscript:
     """Parse decoded SubRip text."""
-    return _merge(_cues(text, path, webvtt=False))
+    return _merge(_cues(text, path, webvtt=False, known=known_labels))
 
 
 def read_subtitle_transcript(
     path: str | Path, known_labels: Iterable[str] = (), encoding: str | None = None
 ) -> RawTranscript:
     """Read a ``.vtt`` or ``.srt`` file."""
-    del known_labels  # speakers in subtitles are explicit: voice tags or prefixes
     text, used = read_text(path, encoding)
     parse = parse_vtt if Path(path).suffix.lower() == ".vtt" else parse_srt
-    raw = parse(text, path)
+    raw = parse(text, path, known_labels)
     return RawTranscript(raw.text, raw.turns, raw.metadata, used)
