@@ -11,10 +11,6 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).parent / "data"
-TRANSCRIPTS = DATA / "transcripts"
-BUNDLED = Path(__file__).resolve().parents[1] / "transcripts"
-
 
 def _document(title: str | None = None):
     import docx

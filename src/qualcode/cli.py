@@ -153,7 +153,8 @@ def _print_corpus(corpus) -> None:
     for column in ("turns", "segments", "words"):
         table.add_column(column, justify="right", no_wrap=True)
     for row in frame.itertuples():
-        table.add_row(escape(row.document_id), escape(Path(row.file).suffix.lstrip(".")), escape(row.participants),
+        suffix = Path(row.file).suffix.lstrip(".")
+        table.add_row(escape(row.document_id), escape(suffix), escape(row.participants),
                       escape(row.roles), str(row.turns), str(row.segments), f"{row.words:,}")
     participants = {s.participant_id for s in corpus.segments}
     table.add_section()

@@ -165,7 +165,10 @@ class Corpus:
 
 
 def collect_transcripts(paths: Iterable[str | Path]) -> list[Path]:
-    """Expand folders into their transcript files (sorted, not recursive); keep files as given."""
+    """Expand folders into their transcript files (sorted, not recursive); keep files as given.
+
+    A file named twice (directly and through its folder) is read once.
+    """
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -180,9 +183,12 @@ def collect_transcripts(paths: Iterable[str | Path]) -> list[Path]:
             raise CorpusError("no such file or folder", path=path)
     if not files:
         shown = ", ".join(str(p) for p in paths)
-        raise CorpusError(f"no transcripts found (looked for {', '.join(sorted(TRANSCRIPT_SUFFIXES))})",
-                          path=shown)
-    return files
+        suffixes = ", ".join(sorted(TRANSCRIPT_SUFFIXES))
+        raise CorpusError(f"no transcripts found (looked for {suffixes})", path=shown)
+    unique: dict[Path, Path] = {}
+    for path in files:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
 
 
 def _document_id(path: Path) -> str:
@@ -223,6 +229,8 @@ def load_corpus(
     paths = list(paths)
     files = collect_transcripts(paths)
     table = _participant_table(files, participants)
+    if table is not None:
+        table.used.clear()  # a table object may be reused across loads
     interviewer_labels = tuple(interviewer_labels)
     known = [r.speaker for r in table.rows if r.speaker] if table else []
     known += list(interviewer_labels)

@@ -21,6 +21,7 @@ Backends
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -177,7 +178,7 @@ def _content_lemmas(parsed: ParsedDocument, i: int, j: int) -> list[str]:
 
 
 def _content_ngrams(lemmas: Sequence[str]) -> list[str]:
-    return [*lemmas, *(f"{a} {b}" for a, b in zip(lemmas, lemmas[1:], strict=False))]
+    return [*lemmas, *(f"{a} {b}" for a, b in itertools.pairwise(lemmas))]
 
 
 def _load_sentence_transformer(model_path: str | None):

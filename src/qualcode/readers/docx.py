@@ -19,6 +19,9 @@ from .base import LabelledLine, RawTranscript, build_turns, split_label
 __all__ = ["read_docx_transcript"]
 
 _MAX_LABEL_WORDS = 5
+# Header cells of a speaker | speech table, not speakers.
+_TABLE_HEADERS = {"locuteur", "locutrice", "intervenant", "speaker", "orateur", "personne", "nom",
+                  "name", "qui"}
 
 
 def _is_bold(run) -> bool:
@@ -58,6 +61,8 @@ def _lines(document) -> Iterator[tuple[str, tuple[str, int] | None]]:
         for row in block.rows:
             cells = [normalise_text(c.text).strip() for c in row.cells]
             cells = [c for i, c in enumerate(cells) if c and c not in cells[:i]]
+            if len(cells) == 2 and cells[0].rstrip(":： ").casefold() in _TABLE_HEADERS:
+                continue
             if len(cells) == 2 and split_label(cells[0] + " :")[0]:
                 label = " ".join(cells[0].rstrip(":：").split())
                 content = " ".join(cells[1].split())
