@@ -24,7 +24,6 @@ from .errors import CodebookError, QualcodeError
 
 app = typer.Typer(
     name="qualcode",
-    help="Thematic coding of interview transcripts: suggestions with provenance, a human decides.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="rich",

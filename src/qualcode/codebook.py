@@ -280,7 +280,11 @@ def _closest(word: str, options: set[str]) -> str | None:
     return match[0] if match else None
 
 
-def _line_map(node: yaml.Node, key: str, lines: dict[str, int], checker_dupes: list) -> None:
+def _line_map(node: yaml.Node, key: str, lines: dict[str, int], checker_dupes: list,
+              ancestors: frozenset[int]) -> None:
+    if id(node) in ancestors:
+        raise RecursionError("YAML alias refers to its own ancestor")
+    ancestors = ancestors | {id(node)}
     lines.setdefault(key, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen = set()
@@ -290,10 +294,10 @@ def _line_map(node: yaml.Node, key: str, lines: dict[str, int], checker_dupes: l
                 checker_dupes.append((_join(key, name), k_node.start_mark.line + 1))
             seen.add(name)
             lines[_join(key, name)] = k_node.start_mark.line + 1
-            _line_map(v_node, _join(key, name), lines, checker_dupes)
+            _line_map(v_node, _join(key, name), lines, checker_dupes, ancestors)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _line_map(item, f"{key}[{i}]", lines, checker_dupes)
+            _line_map(item, f"{key}[{i}]", lines, checker_dupes, ancestors)
 
 
 def load_codebook(path: str | Path) -> Codebook:
@@ -325,14 +329,21 @@ def parse_codebook(text: str, path: str | None = None) -> Codebook:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise CodebookError([Problem(f"YAML syntax error: {problem}", where, line)],
                             path=where) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # PyYAML raises these for values such as an impossible date or a bad !!int tag.
+        raise CodebookError([Problem(f"invalid YAML value: {exc}", where)], path=where) from None
     lines: dict[str, int] = {}
     dupes: list[tuple[str, int]] = []
-    if node is not None:
-        _line_map(node, "", lines, dupes)
-    checker = _Checker(where, lines)
-    for key, line in dupes:
-        checker.problems.append(Problem("duplicate key", where, line, key))
-    codebook = _build(raw, checker)
+    try:
+        if node is not None:
+            _line_map(node, "", lines, dupes, frozenset())
+        checker = _Checker(where, lines)
+        for key, line in dupes:
+            checker.problems.append(Problem("duplicate key", where, line, key))
+        codebook = _build(raw, checker)
+    except RecursionError:
+        raise CodebookError([Problem("the codebook refers to itself (YAML alias) or nests too deeply",
+                                     where)], path=where) from None
     if checker.problems:
         raise CodebookError(checker.problems, path=where)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
