@@ -268,7 +268,8 @@ def _code_document(text, parsed, units, codebook, matcher, model, params) -> lis
             k = code_index[code.id]
             hits = hits_by_code.get(code.id, [])
             rule = _rule_score(hits)
-            sim = float(similarity[u, k])
+            rule = round(rule, 4)
+            sim = round(float(similarity[u, k]), 4)
             score = 1.0 - (1.0 - rule) * (1.0 - sim)
             limit = code.threshold if code.threshold is not None else params["threshold"]
             if score < limit or score == 0.0:
@@ -280,7 +281,7 @@ def _code_document(text, parsed, units, codebook, matcher, model, params) -> lis
                 "code_id": code.id, "theme_id": code.theme_id, "score": round(score, 4),
                 "method": method,
                 "evidence": _evidence(hits, exemplar, float(cosine[u, k]), sim),
-                "rule_score": round(rule, 4), "similarity": round(sim, 4),
+                "rule_score": rule, "similarity": sim,
                 "matched": "; ".join(_hit_label(h) for h in hits),
                 "negated": any(h.negation for h in hits),
                 "nearest_exemplar": exemplar if sim > 0 else "",

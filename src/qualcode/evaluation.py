@@ -79,16 +79,25 @@ def load_gold(path: str | Path, segments, code_ids: set[str]):
     path = Path(path)
     if not path.is_file():
         raise GoldError("no such file", path=path)
+    import csv
+
+    records: list[tuple[int, dict]] = []  # (first line of the record in the file, row)
     try:
-        gold = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise GoldError(f"cannot read gold CSV: {str(exc).splitlines()[0]}", path=path) from None
-    if "code_id" not in gold.columns:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            previous = 1
+            for row in reader:
+                records.append((previous + 1, {k: (v or "") for k, v in row.items() if k}))
+                previous = reader.line_num
+            columns = reader.fieldnames or []
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise GoldError(f"cannot read gold CSV: {exc}", path=path) from None
+    if "code_id" not in columns:
         raise GoldError("missing column 'code_id'", path=path, line=1)
     by_id = set(segments.segment_id)
     by_doc = {doc: frame for doc, frame in segments.groupby("document_id")}
     resolved = []
-    for number, row in enumerate(gold.to_dict("records"), start=2):
+    for number, row in records:
         code = row["code_id"].strip()
         if not code:
             continue

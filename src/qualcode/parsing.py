@@ -29,11 +29,11 @@ _PARALLEL_WORDS = 150_000  # below this, starting worker processes costs more th
 
 def fold(text: str, accents: bool = False) -> str:
     """Lower-case and, unless ``accents``, strip diacritics (``Éthique`` → ``ethique``)."""
-    text = text.lower().replace("’", "'")
+    text = text.replace("’", "'")
     if accents:
-        return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text).lower()
+    return "".join(c for c in unicodedata.normalize("NFKD", decomposed) if not unicodedata.combining(c))
 
 
 @dataclass

@@ -68,7 +68,7 @@ class RuleMatcher:
         for (code_id, keyword), doc in zip(entries, docs, strict=True):
             tokens = [t for t in doc if not t.is_space]
             lemmas = tuple(self._fold(t.lemma_ or t.lower_) for t in tokens)
-            lowers = tuple(fold(t.lower_, accents=True) for t in tokens)
+            lowers = tuple(self._fold(t.lower_) for t in tokens)
             if not lemmas:
                 continue
             if (code_id, keyword) not in self.lemma_index_[lemmas]:
@@ -93,13 +93,16 @@ class RuleMatcher:
 
     def match(self, parsed: ParsedDocument, text: str, i: int, j: int) -> list[RuleHit]:
         """Hits in tokens ``[i, j)`` of ``parsed`` (one segment); ``text`` is the document text."""
-        lemmas = parsed.lemma if not self.accents else [fold(x, True) for x in parsed.lemma_raw[i:j]]
-        offset = 0 if not self.accents else i
+        # The parse stores lemmas without accents and surface forms with them; fold as asked.
+        if self.accents:
+            lemmas, lowers = [fold(x, True) for x in parsed.lemma_raw[i:j]], parsed.lower[i:j]
+        else:
+            lemmas, lowers = parsed.lemma[i:j], [fold(x) for x in parsed.lower[i:j]]
         found: dict[tuple[str, str], RuleHit] = {}
         for n in self.lengths_:
             for k in range(i, j - n + 1):
-                for index, seq in ((self.lemma_index_, tuple(lemmas[k - offset:k - offset + n])),
-                                   (self.lower_index_, tuple(parsed.lower[k:k + n]))):
+                for index, seq in ((self.lemma_index_, tuple(lemmas[k - i:k - i + n])),
+                                   (self.lower_index_, tuple(lowers[k - i:k - i + n]))):
                     for code_id, keyword in index.get(seq, ()):
                         if (code_id, keyword) in found:
                             continue
@@ -138,7 +141,10 @@ class RuleMatcher:
             right += 1
         words = [parsed.lower[k] for k in range(left, right) if not s <= k < e]
         has_ne = any(w in _NE for w in words)
-        for word in words:
+        for position, word in enumerate(words):
+            following = words[position + 1] if position + 1 < len(words) else ""
+            if word == "sans" and following == "doute":  # "sans doute" means "probably"
+                continue
             if word in NEGATION_CUES or (has_ne and word in _WEAK_CUES):
                 return word
         return None

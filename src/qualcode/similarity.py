@@ -136,6 +136,8 @@ class SimilarityModel:
     def embed_segments(self, parsed: ParsedDocument, ranges: Sequence[tuple[int, int]],
                        texts: Sequence[str]):
         """Embeddings of segments given as token ranges of one parsed document."""
+        if self.backend == "none":
+            return np.zeros((len(ranges), 0), dtype=np.float32)
         if self.backend == "vectors":
             return _normalise(np.vstack([
                 self._vector_mean(parsed.vector_row[i:j], parsed.content[i:j]) for i, j in ranges
