@@ -33,6 +33,8 @@ _EXPORTS = {
     "code_transcripts": "coding",
     "evaluate": "evaluation",
     "load_codebook": "codebook",
+    "load_results": "results",
+    "Results": "results",
     "load_corpus": "corpus",
     "read_participants": "participants",
 }

@@ -121,6 +121,7 @@ class Codebook:
     authors: tuple[str, ...] = ()
     path: str | None = None
     sha256: str = ""
+    source: str = field(default="", repr=False, compare=False)  # the YAML text, copied into results
 
     @property
     def codes(self) -> tuple[Code, ...]:
@@ -347,7 +348,7 @@ def parse_codebook(text: str, path: str | None = None) -> Codebook:
     if checker.problems:
         raise CodebookError(checker.problems, path=where)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return _replace(codebook, path=path, sha256=digest)
+    return _replace(codebook, path=path, sha256=digest, source=text)
 
 
 def _replace(codebook: Codebook, **changes) -> Codebook:

@@ -97,8 +97,9 @@ def code_transcripts(
     """Code every participant segment of the transcripts with ``codebook``.
 
     Options left as ``None`` come from the codebook's ``settings``.  With
-    ``out``, writes ``segments.csv``, ``codings.csv`` and ``run.json`` there
-    atomically, and caches parses in ``out/.qualcode-cache`` (or ``cache_dir``).
+    ``out``, writes ``segments.csv``, ``codings.csv``, ``run.json`` and a copy
+    of the codebook (``codebook.yaml``) there atomically, and caches parses in
+    ``out/.qualcode-cache`` (or ``cache_dir``).
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -170,7 +171,7 @@ def code_transcripts(
         from .outputs import write_tables
 
         write_tables(out, {"segments.csv": segments_frame, "codings.csv": codings_frame,
-                           "run.json": run})
+                           "codebook.yaml": codebook.source, "run.json": run})
     return CodingResult(segments_frame, codings_frame, run, codebook, corpus)
 
 

@@ -43,7 +43,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
 
 
 def write_tables(folder: str | Path, tables: Mapping[str, object]) -> list[Path]:
-    """Write DataFrames (``.csv``, ``.parquet``) and dicts (``.json``) into ``folder``, all or none."""
+    """Write DataFrames (``.csv``, ``.parquet``), dicts (``.json``) and texts into ``folder``, all or none."""
     folder = Path(folder)
     staged: list[tuple[Path, Path]] = []
     try:
@@ -51,7 +51,9 @@ def write_tables(folder: str | Path, tables: Mapping[str, object]) -> list[Path]
             target = folder / name
             tmp = _temporary(target)
             staged.append((tmp, target))
-            if target.suffix == ".json":
+            if isinstance(frame, str):
+                tmp.write_text(frame, encoding="utf-8")
+            elif target.suffix == ".json":
                 import json
 
                 tmp.write_text(json.dumps(frame, indent=2, ensure_ascii=False, default=str) + "\n",
