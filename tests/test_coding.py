@@ -160,10 +160,10 @@ class _StubModel:
 
 
 class _StubMatcher:
-    def match(self, parsed, text, i, j):
+    def match_units(self, parsed, text, ranges):
         from qualcode.rules import RuleHit
 
-        return [RuleHit("c", "keyword", "mot", "mot", 0, 3)]
+        return [[RuleHit("c", "keyword", "mot", "mot", 0, 3)] for _ in ranges]
 
 
 def test_hybrid_method_and_rounded_similarity_agree():

@@ -260,34 +260,35 @@ def _code_document(text, parsed, units, codebook, matcher, model, params) -> lis
     similarity, cosine, nearest = model.score(embeddings)
     codes = codebook.codes
     code_index = {c.id: k for k, c in enumerate(codes)}
+    hits_per_unit = matcher.match_units(parsed, text, [(i, j) for _, i, j in units])
+    rule = np.zeros(similarity.shape)
+    grouped: dict[tuple[int, int], list[RuleHit]] = {}
+    for u, hits in enumerate(hits_per_unit):
+        for hit in hits:
+            grouped.setdefault((u, code_index[hit.code_id]), []).append(hit)
+    for (u, k), hits in grouped.items():
+        rule[u, k] = _rule_score(hits)
+    rule = np.round(rule, 4)
+    sim = np.round(similarity, 4)
+    score = np.round(1.0 - (1.0 - rule) * (1.0 - sim), 4)
+    limits = np.array([c.threshold if c.threshold is not None else params["threshold"] for c in codes])
     rows = []
-    for u, (segment, i, j) in enumerate(units):
-        hits_by_code: dict[str, list[RuleHit]] = {}
-        for hit in matcher.match(parsed, text, i, j):
-            hits_by_code.setdefault(hit.code_id, []).append(hit)
-        for code in codes:
-            k = code_index[code.id]
-            hits = hits_by_code.get(code.id, [])
-            rule = _rule_score(hits)
-            rule = round(rule, 4)
-            sim = round(float(similarity[u, k]), 4)
-            score = 1.0 - (1.0 - rule) * (1.0 - sim)
-            limit = code.threshold if code.threshold is not None else params["threshold"]
-            if score < limit or score == 0.0:
-                continue
-            method = "hybrid" if hits and sim > 0 else "rule" if hits else "embedding"
-            exemplar = model.exemplars.texts[nearest[u, k]] if nearest[u, k] >= 0 else ""
-            rows.append({
-                "document_id": segment.document_id, "segment_id": segment.segment_id,
-                "code_id": code.id, "theme_id": code.theme_id, "score": round(score, 4),
-                "method": method,
-                "evidence": _evidence(hits, exemplar, float(cosine[u, k]), sim),
-                "rule_score": rule, "similarity": sim,
-                "matched": "; ".join(_hit_label(h) for h in hits),
-                "negated": any(h.negation for h in hits),
-                "nearest_exemplar": exemplar if sim > 0 else "",
-                "status": "suggested",
-            })
+    for u, k in zip(*np.nonzero((score >= limits) & (score > 0)), strict=True):
+        segment, code = units[u][0], codes[k]
+        hits = grouped.get((u, k), [])
+        s_uk = float(sim[u, k])
+        method = "hybrid" if hits and s_uk > 0 else "rule" if hits else "embedding"
+        exemplar = model.exemplars.texts[nearest[u, k]] if nearest[u, k] >= 0 else ""
+        rows.append({
+            "document_id": segment.document_id, "segment_id": segment.segment_id,
+            "code_id": code.id, "theme_id": code.theme_id, "score": float(score[u, k]),
+            "method": method, "evidence": _evidence(hits, exemplar, float(cosine[u, k]), s_uk),
+            "rule_score": float(rule[u, k]), "similarity": s_uk,
+            "matched": "; ".join(_hit_label(h) for h in hits),
+            "negated": any(h.negation for h in hits),
+            "nearest_exemplar": exemplar if s_uk > 0 else "",
+            "status": "suggested",
+        })
     return rows
 
 

@@ -15,6 +15,7 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -23,17 +24,20 @@ from .errors import CacheError, QualcodeWarning
 
 __all__ = ["CACHE_FORMAT", "ParsedDocument", "Parser", "features", "fold"]
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 _PARALLEL_WORDS = 150_000  # below this, starting worker processes costs more than it saves
 
 
+@lru_cache(maxsize=200_000)
 def fold(text: str, accents: bool = False) -> str:
     """Lower-case and, unless ``accents``, strip diacritics (``Éthique`` → ``ethique``)."""
     text = text.replace("’", "'")
     if accents:
         return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text).lower()
-    return "".join(c for c in unicodedata.normalize("NFKD", decomposed) if not unicodedata.combining(c))
+    # Lower-casing after NFKD can recompose nothing, but may produce new decomposable
+    # characters (e.g. from compatibility capitals), hence the second NFKD.
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @dataclass

@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+import numpy as np
+
 from .codebook import Codebook
 from .parsing import ParsedDocument, fold
 
 __all__ = ["NEGATION_CUES", "RuleHit", "RuleMatcher"]
+
+_LITERAL_ATTRS = ("LEMMA", "LOWER", "ORTH", "TEXT", "NORM")
 
 NEGATION_CUES = frozenset({
     "pas", "aucun", "aucune", "sans", "jamais", "rien", "ni", "nul", "nulle", "guere",
@@ -64,56 +68,89 @@ class RuleMatcher:
     def _compile(self) -> None:
         entries = [(code.id, kw) for code in self.codebook.codes for kw in code.keywords]
         docs = self.nlp.pipe([kw for _, kw in entries], batch_size=256)
-        lengths = set()
         for (code_id, keyword), doc in zip(entries, docs, strict=True):
             tokens = [t for t in doc if not t.is_space]
             lemmas = tuple(self._fold(t.lemma_ or t.lower_) for t in tokens)
             lowers = tuple(self._fold(t.lower_) for t in tokens)
             if not lemmas:
                 continue
-            if (code_id, keyword) not in self.lemma_index_[lemmas]:
-                self.lemma_index_[lemmas].append((code_id, keyword))
-            if (code_id, keyword) not in self.lower_index_[lowers]:
-                self.lower_index_[lowers].append((code_id, keyword))
-            lengths.add(len(lemmas))
-        self.lengths_ = sorted(lengths)
+            for index, seq in ((self.lemma_index_, lemmas), (self.lower_index_, lowers)):
+                if (code_id, keyword) not in index[seq]:
+                    index[seq].append((code_id, keyword))
+        # First word → phrase lengths starting with it: most words start no phrase at all.
+        self.starts_: dict[tuple[int, str], set[int]] = defaultdict(set)
+        for which, index in enumerate((self.lemma_index_, self.lower_index_)):
+            for seq in index:
+                self.starts_[(which, seq[0])].add(len(seq))
+        self.lengths_ = sorted({len(seq) for seq in self.lemma_index_})
         patterns = [(code.id, p) for code in self.codebook.codes for p in code.patterns]
         if patterns:
             from spacy.matcher import Matcher
 
             self.matcher_ = Matcher(self.nlp.vocab, validate=True)
             self.pattern_codes_ = {}
+            self.pattern_anchors_ = []
             for code_id, pattern in patterns:
                 key = f"{code_id}::{pattern.id}"
                 self.matcher_.add(key, [list(pattern.pattern)])
                 self.pattern_codes_[key] = (code_id, pattern.id)
+                self.pattern_anchors_.append(_anchors(pattern.pattern))
 
     def _fold(self, text: str) -> str:
         return fold(text, accents=self.accents)
 
     def match(self, parsed: ParsedDocument, text: str, i: int, j: int) -> list[RuleHit]:
         """Hits in tokens ``[i, j)`` of ``parsed`` (one segment); ``text`` is the document text."""
+        return self.match_units(parsed, text, [(i, j)])[0]
+
+    def match_units(self, parsed: ParsedDocument, text: str,
+                    ranges: list[tuple[int, int]]) -> list[list[RuleHit]]:
+        """Hits for each segment given as a token range ``[i, j)``; a hit never crosses segments.
+
+        Keywords are looked up in one pass over the document, starting only at words
+        that begin some keyword; the Matcher runs only on segments that contain every
+        required word of at least one pattern.
+        """
+        n_tokens = len(parsed.lemma)
+        unit_of = np.full(n_tokens + 1, -1, dtype=np.int64)
+        for u, (i, j) in enumerate(ranges):
+            unit_of[i:j] = u
         # The parse stores lemmas without accents and surface forms with them; fold as asked.
         if self.accents:
-            lemmas, lowers = [fold(x, True) for x in parsed.lemma_raw[i:j]], parsed.lower[i:j]
+            lemmas, lowers = [fold(x, True) for x in parsed.lemma_raw], parsed.lower
         else:
-            lemmas, lowers = parsed.lemma[i:j], [fold(x) for x in parsed.lower[i:j]]
-        found: dict[tuple[str, str], RuleHit] = {}
-        for n in self.lengths_:
-            for k in range(i, j - n + 1):
-                for index, seq in ((self.lemma_index_, tuple(lemmas[k - i:k - i + n])),
-                                   (self.lower_index_, tuple(lowers[k - i:k - i + n]))):
-                    for code_id, keyword in index.get(seq, ()):
-                        if (code_id, keyword) in found:
+            lemmas, lowers = parsed.lemma, [fold(x) for x in parsed.lower]
+        found: list[dict[tuple[str, str], RuleHit]] = [{} for _ in ranges]
+        starts = self.starts_
+        for which, words, index in ((0, lemmas, self.lemma_index_), (1, lowers, self.lower_index_)):
+            for k, word in enumerate(words):
+                lengths = starts.get((which, word))
+                if not lengths or unit_of[k] < 0:
+                    continue
+                u = int(unit_of[k])
+                for n in lengths:
+                    if k + n > n_tokens or unit_of[k + n - 1] != u:
+                        continue
+                    for code_id, keyword in index.get(tuple(words[k:k + n]), ()):
+                        if (code_id, keyword) in found[u]:
                             continue
+                        i, j = ranges[u]
                         start, end = int(parsed.start[k]), int(parsed.end[k + n - 1])
-                        found[(code_id, keyword)] = RuleHit(
+                        found[u][(code_id, keyword)] = RuleHit(
                             code_id, "keyword", keyword, text[start:end], start, end,
                             self._negation(parsed, i, j, k, k + n))
         if self.matcher_ is not None:
-            for hit in self._pattern_hits(parsed, text, i, j):
-                found.setdefault((hit.code_id, "pattern:" + hit.rule), hit)
-        return sorted(found.values(), key=lambda h: (h.start, h.code_id, h.rule))
+            for u, (i, j) in enumerate(ranges):
+                if self._patterns_possible(parsed, i, j):
+                    for hit in self._pattern_hits(parsed, text, i, j):
+                        found[u].setdefault((hit.code_id, "pattern:" + hit.rule), hit)
+        return [sorted(f.values(), key=lambda h: (h.start, h.code_id, h.rule)) for f in found]
+
+    def _patterns_possible(self, parsed: ParsedDocument, i: int, j: int) -> bool:
+        """Whether some pattern's required words all occur in the segment (else skip the Matcher)."""
+        present = {w.lower() for w in parsed.lemma_raw[i:j]} | set(parsed.lower[i:j])
+        return any(all(options & present for options in anchors)
+                   for anchors in self.pattern_anchors_)
 
     def _pattern_hits(self, parsed: ParsedDocument, text: str, i: int, j: int) -> list[RuleHit]:
         from spacy.tokens import Doc
@@ -148,3 +185,24 @@ class RuleMatcher:
             if word in NEGATION_CUES or (has_ne and word in _WEAK_CUES):
                 return word
         return None
+
+
+def _anchors(pattern) -> list[set[str]]:
+    """For each required token of a pattern with literal words, the lower-cased words it accepts.
+
+    A segment lacking every accepted word of one required token cannot match, so the
+    (slow) Matcher need not run on it.  Optional tokens and non-literal tests add nothing.
+    """
+    anchors = []
+    for token in pattern:
+        if token.get("OP") in ("?", "*", "!"):
+            continue
+        for attr in _LITERAL_ATTRS:
+            value = token.get(attr)
+            if isinstance(value, str):
+                anchors.append({value.lower()})
+                break
+            if isinstance(value, dict) and isinstance(value.get("IN"), list):
+                anchors.append({str(v).lower() for v in value["IN"]})
+                break
+    return anchors

@@ -12,6 +12,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 __all__ = [
     "LabelledLine",
@@ -101,6 +102,7 @@ def split_label(line: str) -> tuple[str | None, int, float | None]:
     return label, match.end(), time
 
 
+@lru_cache(maxsize=4096)
 def label_key(label: str) -> str:
     """Case-, accent- and space-insensitive form of a label, for matching."""
     folded = unicodedata.normalize("NFKD", label.casefold())
