@@ -70,8 +70,9 @@ def _segments(results: Results, where: Where | None) -> pd.DataFrame:
         column = segments[attribute]
         wanted = _as_list(wanted)
         as_text = column.astype(str)
+        present = set(as_text)
         known = sorted(column.dropna().unique().tolist(), key=str)
-        _check(attribute, [v for v in wanted if str(v) not in set(as_text)], known)
+        _check(attribute, [v for v in wanted if str(v) not in present], known)
         mask &= column.isin(wanted) | as_text.isin([str(v) for v in wanted])
     return segments[mask]
 
@@ -195,7 +196,7 @@ def segment_code_matrix(results: Results, *, value: str = "presence", level: str
     _check("value", [value], VALUES)
     segments, selected, columns = _selection(results, level, filters)
     by_cell = selected.groupby(["segment_id", "key"])
-    values = by_cell.score.max() if value == "score" else by_cell.size().clip(upper=1)
+    values = by_cell.score.max().astype("float64") if value == "score" else by_cell.size().clip(upper=1)
     return _grid(values, list(segments.segment_id), columns, "segment_id", level)
 
 
@@ -256,11 +257,11 @@ def code_matrix(results: Results, *, by: str = "document", measure: str = "segme
 
 
 def _counts(segments: pd.DataFrame, selected: pd.DataFrame, attribute: str, columns: list[str],
-            unit: str) -> pd.DataFrame:
+            level: str, unit: str) -> pd.DataFrame:
     """Distinct ``unit`` counts per group × key, with Total row and column (distinct over unions)."""
     rows = sorted(segments[attribute].dropna().unique().tolist())
     pairs = selected[selected.key.isin(columns)]
-    grid = _grid(pairs.groupby([attribute, "key"])[unit].nunique(), rows, columns, attribute, "code")
+    grid = _grid(pairs.groupby([attribute, "key"])[unit].nunique(), rows, columns, attribute, level)
     grid[TOTAL] = pairs.groupby(attribute)[unit].nunique().reindex(rows, fill_value=0)
     totals = pairs.groupby("key")[unit].nunique().reindex(columns, fill_value=0).tolist()
     grid.loc[TOTAL] = [*totals, pairs[unit].nunique()]
@@ -313,7 +314,7 @@ def crosstab(results: Results, attribute: str, *, level: str = "code", normalize
     _check("attribute", [attribute], results.attributes)
     _check("normalize", [normalize], NORMALIZE)
     segments, selected, columns = _selection(results, level, filters)
-    blocks = {unit: _counts(segments, selected, attribute, columns, f"{unit[:-1]}_id")
+    blocks = {unit: _counts(segments, selected, attribute, columns, level, f"{unit[:-1]}_id")
               for unit in ("segments", "participants")}
     if normalize is not None:
         blocks = {unit: _percent(block, normalize) for unit, block in blocks.items()}

@@ -146,59 +146,51 @@ class Parser:
         items: Iterable[tuple[str, str, Sequence[tuple[int, int]]]],
         progress: Callable[[int], None] | None = None,
     ) -> Iterator[ParsedDocument]:
-        """Parse ``(text, text_sha256, paragraph_spans)`` items in order, using the cache.
+        """Parse ``(text, text_sha256, paragraph_spans)`` items, yielding them in order.
 
-        Uncached documents are parsed in batches so that large corpora use every
-        core; nothing but the current batch is held in memory.
+        Cached documents are read back; the others flow through one ``nlp.pipe``
+        stream, with worker processes when there are enough words to pay for them,
+        so the caller codes each document while the next ones are being parsed.
+        Only the document being yielded is held in memory.
         """
-        batch: list[tuple[str, str, Sequence[tuple[int, int]], str]] = []
-        batch_words = 0
-        for text, sha, paragraphs in items:
-            key = self._key(sha, paragraphs)
-            cached = self._load(key)
-            if cached is not None and not batch:
-                self.stats["cached"] += 1
-                yield cached
-                continue
-            batch.append((text, sha, paragraphs, key if cached is None else ""))
-            batch_words += sum(e - s for s, e in paragraphs) // 6
-            if batch_words >= 2 * _PARALLEL_WORDS:
-                yield from self._flush(batch, progress)
-                batch, batch_words = [], 0
-        if batch:
-            yield from self._flush(batch, progress)
-
-    def _flush(self, batch, progress) -> Iterator[ParsedDocument]:
-        todo = [(i, item) for i, item in enumerate(batch) if item[3]]
-        texts = [item[0][s:e] for _, item in todo for s, e in item[2]]
-        words = sum(len(t.split()) for t in texts)
+        items = list(items)
+        keys = [self._key(sha, paragraphs) for _, sha, paragraphs in items]
+        todo = [i for i, key in enumerate(keys) if not self._cached(key)]
+        words = sum(e - s for i in todo for s, e in items[i][2]) // 6
         n_process = 1
         if words >= _PARALLEL_WORDS:
             import os
 
             n_process = self.n_process or min(2, os.cpu_count() or 1)
-        docs = iter(self.nlp.pipe(texts, batch_size=64, n_process=n_process))
-        parsed: dict[int, ParsedDocument] = {}
-        for i, (text, _sha, paragraphs, key) in todo:
-            result = self._features([next(docs) for _ in paragraphs], paragraphs)
-            self._store(key, result)
+
+        def texts() -> Iterator[str]:
+            for i in todo:
+                text, _sha, paragraphs = items[i]
+                yield from (text[s:e] for s, e in paragraphs)
+
+        stream = iter(self.nlp.pipe(texts(), batch_size=64, n_process=n_process)) if todo else None
+        pending = set(todo)
+        for i, (text, _sha, paragraphs) in enumerate(items):
+            if i not in pending:
+                entry = self._load(keys[i])
+                if entry is not None:
+                    self.stats["cached"] += 1
+                    yield entry
+                    continue
+                docs = list(self.nlp.pipe([text[s:e] for s, e in paragraphs]))  # damaged entry
+            else:
+                docs = [next(stream) for _ in paragraphs]
+            result = features(self.nlp, docs, paragraphs)
+            self._store(keys[i], result)
             self.stats["parsed"] += 1
             self.stats["words_parsed"] += sum(len(text[s:e].split()) for s, e in paragraphs)
-            parsed[i] = result
             if progress is not None:
                 progress(1)
-        for i, (_text, sha, paragraphs, _key) in enumerate(batch):
-            if i in parsed:
-                yield parsed[i]
-            else:  # was cached, but queued behind an uncached document to keep order
-                self.stats["cached"] += 1
-                yield self._load(self._key(sha, paragraphs))
+            yield result
 
-    def _features(self, docs, paragraphs) -> ParsedDocument:
-        return features(self.nlp, docs, paragraphs)
-
-    # ------------------------------------------------------------------ cache files
-
+    def _cached(self, key: str) -> bool:
+        path = self._path(key)
+        return path is not None and path.exists()
 
     def _path(self, key: str) -> Path | None:
         return self.cache_dir / f"{key}.qcparse" if self.cache_dir is not None else None
