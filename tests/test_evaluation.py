@@ -28,7 +28,8 @@ from typer.testing import CliRunner
 
 from qualcode.cli import app
 from qualcode.errors import GoldError, QualcodeError, ResultsError
-from qualcode.evaluation import evaluate, load_gold, load_results_tables
+from qualcode.evaluation import evaluate, load_gold
+from qualcode.results import load_results
 
 CODEBOOK_YAML = """\
 name: eval-test
@@ -373,7 +374,7 @@ def test_missing_results_folder_or_files(results, tmp_path):
     (results / "run.json").unlink()
     (results / "codings.csv").unlink()
     with pytest.raises(ResultsError, match=r"missing codings\.csv, run\.json") as info:
-        load_results_tables(results)
+        load_results(results)
     assert isinstance(info.value, QualcodeError)
     assert info.value.path == str(results)
 
@@ -387,11 +388,12 @@ def test_no_suggestions_scores_zero(results, tmp_path):
     assert set(report.errors.error) == {"missed"} and len(report.errors) == 6
 
 
-def test_codes_come_from_codings_when_the_codebook_is_gone(results, tmp_path):
+def test_a_results_folder_without_its_codebook_is_refused(results, tmp_path):
+    # The codebook defines the codes and themes evaluated: without it, figures would
+    # silently leave out every code the machine never suggested.
     (tmp_path / "codebook.yaml").unlink()
-    report = evaluate(write_gold(tmp_path / "gold.csv", GOLD), results)
-    assert set(report.per_code.code_id) == set(THEME)
-    assert by_code(report)["ethique"]["f1"] == 0.6667
+    with pytest.raises(ResultsError, match="codebook of this run is missing"):
+        evaluate(write_gold(tmp_path / "gold.csv", GOLD), results)
 
 
 # --- the command line ---------------------------------------------------------------------------

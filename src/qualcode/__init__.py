@@ -32,6 +32,11 @@ _EXPORTS = {
     "Turn": "corpus",
     "code_transcripts": "coding",
     "evaluate": "evaluation",
+    "code_matrix": "matrices",
+    "cooccurrence": "matrices",
+    "crosstab": "matrices",
+    "segment_code_matrix": "matrices",
+    "select_codings": "matrices",
     "load_codebook": "codebook",
     "load_results": "results",
     "Results": "results",
@@ -40,7 +45,7 @@ _EXPORTS = {
 }
 _ERRORS = (
     "CacheError", "CodebookError", "CorpusError", "ExportError", "GoldError", "ModelError",
-    "ParticipantsError", "QualcodeError", "QualcodeWarning", "ResultsError", "TranscriptError",
+    "OptionError", "ParticipantsError", "QualcodeError", "QualcodeWarning", "ResultsError", "TranscriptError",
 )
 
 __all__ = sorted([*_EXPORTS, *_ERRORS, "__version__"])
@@ -52,6 +57,7 @@ from .errors import (  # noqa: E402  (errors are tiny and always needed)
     ExportError,
     GoldError,
     ModelError,
+    OptionError,
     ParticipantsError,
     QualcodeError,
     QualcodeWarning,

@@ -15,6 +15,7 @@ Hierarchy::
     ├── GoldError            a gold-standard file is malformed or names unknown codes/segments
     ├── CacheError           the parse cache cannot be written
     ├── ResultsError         a results directory is missing or incomplete
+    ├── OptionError          an analysis option names an unknown code, theme, attribute… (also a ValueError)
     └── ExportError          an export cannot be produced
 
     QualcodeWarning (UserWarning)
@@ -39,6 +40,7 @@ __all__ = [
     "ExportError",
     "GoldError",
     "ModelError",
+    "OptionError",
     "ParticipantsError",
     "Problem",
     "QualcodeError",
@@ -135,6 +137,10 @@ class CacheError(QualcodeError):
 
 class ResultsError(QualcodeError):
     """A results directory is missing files or was written by an incompatible version."""
+
+
+class OptionError(QualcodeError, ValueError):
+    """An analysis option is not one of the valid values; the message lists them."""
 
 
 class ExportError(QualcodeError):

@@ -15,15 +15,14 @@ highest-scoring suggestion beside the majority-class baseline.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import GoldError, ResultsError
+from .errors import GoldError
 
-__all__ = ["Evaluation", "evaluate", "load_gold", "load_results_tables"]
+__all__ = ["Evaluation", "evaluate", "load_gold"]
 
 NO_CODE = "(none)"
 
@@ -42,29 +41,6 @@ class Evaluation:
         return {"summary": self.summary, "single_label": self.single_label,
                 "per_code": self.per_code.to_dict("records"),
                 "per_theme": self.per_theme.to_dict("records")}
-
-
-def load_results_tables(folder: str | Path):
-    """``segments.csv``, ``codings.csv`` and ``run.json`` of a ``qualcode code`` output folder."""
-    import pandas as pd
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ResultsError("results folder does not exist; run `qualcode code … --out` first",
-                           path=folder)
-    missing = [n for n in ("segments.csv", "codings.csv", "run.json") if not (folder / n).is_file()]
-    if missing:
-        raise ResultsError(f"not a qualcode results folder: missing {', '.join(missing)}",
-                           path=folder)
-    try:
-        segments = pd.read_csv(folder / "segments.csv", dtype={"segment_id": str, "text": str},
-                               keep_default_na=False)
-        codings = pd.read_csv(folder / "codings.csv", dtype={"segment_id": str},
-                              keep_default_na=False)
-        run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise ResultsError(f"unreadable results: {exc}", path=folder) from None
-    return segments, codings, run
 
 
 def _norm(text: str) -> str:
@@ -184,14 +160,11 @@ def evaluate(gold_path: str | Path, results: str | Path, *, scope: str = "docume
     """Compare the suggestions in ``results`` (a ``qualcode code`` folder) with a gold CSV."""
     import pandas as pd
 
-    from .codebook import load_codebook
+    from .results import load_results
 
-    segments, codings, run = load_results_tables(results)
-    codebook_path = run.get("codebook", {}).get("path")
-    code_theme = dict(zip(codings.code_id, codings.theme_id, strict=False))
-    if codebook_path and Path(codebook_path).is_file():
-        codebook = load_codebook(codebook_path)
-        code_theme = {c.id: c.theme_id for c in codebook.codes}
+    loaded = load_results(results)
+    segments, codings = loaded.segments, loaded.codings
+    code_theme = {c.id: c.theme_id for c in loaded.codebook.codes}
     gold = load_gold(gold_path, segments, set(code_theme))
     if scope == "gold":
         evaluated = segments[segments.segment_id.isin(gold.segment_id)]
@@ -202,7 +175,6 @@ def evaluate(gold_path: str | Path, results: str | Path, *, scope: str = "docume
         raise ValueError("scope must be 'documents' or 'gold'")
     ids = list(evaluated.segment_id)
     index = {s: i for i, s in enumerate(ids)}
-    codes = [c for c in code_theme if c in set(gold.code_id) | set(codings.code_id)]
     codes = list(code_theme)
     kept = codings[(codings.status != "rejected") & (codings.score >= min_score)
                    & codings.segment_id.isin(index)]

@@ -24,6 +24,7 @@ __all__ = ["kwic", "lemma_frequencies"]
 #: Hesitations of spoken French dropped from frequencies along with stop words.
 FILLERS = frozenset({"euh", "heu", "hum", "hmm", "bah", "ben", "hein", "mh", "mmh"})
 _FIXED_GROUPS = ("document_id", "participant_id", "speaker")
+_ANNOTATION = re.compile(r"\[[^\]\n]*\]")  # transcriber's notes such as [rires], [inaudible]
 
 
 @lru_cache(maxsize=4096)
@@ -152,8 +153,10 @@ def lemma_frequencies(results: Results, *, by: str | None = "role", top: int = 2
                       min_count: int = 2):
     """The most frequent content lemmas of participant speech, per group.
 
-    Stop words, punctuation, numbers, tokens without letters and :data:`FILLERS`
-    are left out; lemmas are lower-cased (accents kept).
+    Stop words, punctuation, numbers, tokens without letters, :data:`FILLERS` and
+    transcriber's notes in square brackets (``[rires]``) are left out; lemmas are
+    lower-cased (accents kept).  Ties in count are broken by the lemma without
+    accents, then the lemma itself.
 
     Parameters
     ----------
@@ -191,13 +194,14 @@ def lemma_frequencies(results: Results, *, by: str | None = "role", top: int = 2
     nlp = load_pipeline(results.codebook.pipeline, "coding")
     stop = nlp.Defaults.stop_words
     counts: Counter = Counter()
-    for group, doc in zip(groups, nlp.pipe(segments.text.tolist(), batch_size=64), strict=True):
+    texts = [_ANNOTATION.sub(lambda m: " " * len(m.group()), t) for t in segments.text]
+    for group, doc in zip(groups, nlp.pipe(texts, batch_size=64), strict=True):
         for token in doc:
             lemma = (token.lemma_ or token.text).lower()
             if _is_content(token, lemma, stop):
                 counts[(group, lemma)] += 1
     rows = sorted(((g, lem, n) for (g, lem), n in counts.items() if n >= min_count),
-                  key=lambda row: (row[0], -row[2], row[1]))
+                  key=lambda row: (row[0], -row[2], _fold(row[1]), row[1]))
     frame = pd.DataFrame(rows, columns=["group", "lemma", "count"])
     frame = frame.groupby("group", sort=False).head(top).reset_index(drop=True)
     frame["per_1000_words"] = [round(1000 * n / words[g], 2) if words[g] else 0.0

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .errors import OptionError
 from .results import STATUSES, Results
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def _check(kind: str, values: Iterable, valid: Iterable) -> None:
     valid = list(valid)
     bad = [v for v in values if v not in valid]
     if bad:
-        raise ValueError(f"unknown {kind} {', '.join(map(repr, bad))}; "
+        raise OptionError(f"unknown {kind} {', '.join(map(repr, bad))}; "
                          f"choose from: {', '.join(map(str, valid))}")
 
 
@@ -124,7 +125,7 @@ def select_codings(results: Results, *, status: str = "all", min_score: float = 
     """
     _check("status", [status], STATUSES)
     if isinstance(min_score, bool) or not isinstance(min_score, int | float) or not 0 <= min_score <= 1:
-        raise ValueError(f"min_score must be a number between 0 and 1, got {min_score!r}")
+        raise OptionError(f"min_score must be a number between 0 and 1, got {min_score!r}")
     themes, codes = _as_list(themes), _as_list(codes)
     book = results.codebook
     if themes is not None:
@@ -375,7 +376,7 @@ def cooccurrence(results: Results, *, scope: str = "segment", window: int = 1, l
 
     _check("scope", [scope], SCOPES)
     if isinstance(window, bool) or not isinstance(window, int) or window < 0:
-        raise ValueError(f"window must be a whole number of segments >= 0, got {window!r}")
+        raise OptionError(f"window must be a whole number of segments >= 0, got {window!r}")
     presence = segment_code_matrix(results, level=level, **filters)
     segments = _segments(results, filters.get("where"))
     units = _units(presence, segments, scope, window).to_numpy(dtype=bool).astype("int64")

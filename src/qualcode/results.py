@@ -65,8 +65,10 @@ def _read_csv(path: Path):
     import pandas as pd
 
     try:
-        return pd.read_csv(path, dtype={"segment_id": str, "document_id": str,
-                                        "participant_id": str, "text": str},
+        text_columns = ("segment_id", "document_id", "participant_id", "text", "question",
+                        "evidence", "matched", "nearest_exemplar", "speaker", "code_id", "theme_id",
+                        "method", "status")
+        return pd.read_csv(path, dtype=dict.fromkeys(text_columns, str),
                            keep_default_na=False, na_values=[""])
     except (ValueError, OSError) as exc:
         raise ResultsError(f"unreadable table: {str(exc).splitlines()[0]}", path=path) from None
