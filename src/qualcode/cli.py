@@ -291,6 +291,87 @@ def _print_evaluation(report, n_errors: int) -> None:
                       f"{escape(row.text)}\n  [dim]{escape(row.evidence or 'no evidence')}[/dim]")
 
 
+ResultsDir = Annotated[Path, typer.Argument(help="Results folder written by `qualcode code`.",
+                                            show_default=False)]
+StatusOpt = Annotated[str, typer.Option(
+    help="Which codings count: suggested, accepted (human-validated) or all (not rejected).")]
+MinScoreOpt = Annotated[float, typer.Option(min=0.0, max=1.0, help="Ignore codings below this score.")]
+ThemeOpt = Annotated[list[str] | None, typer.Option("--theme", help="Only these themes (repeatable).")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, csv, md or xlsx.")]
+OutFileOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file.")]
+
+
+@app.command()
+def matrix(
+    results_dir: ResultsDir,
+    by: Annotated[str, typer.Option(
+        help="document, participant, an attribute (role, establishment…), or code for co-occurrence.")
+    ] = "document",
+    measure: Annotated[str, typer.Option(
+        help="segments, coverage (% of words), presence, participants or words.")] = "segments",
+    level: Annotated[str, typer.Option(help="code or theme.")] = "code",
+    status: StatusOpt = "all",
+    min_score: MinScoreOpt = 0.0,
+    theme: ThemeOpt = None,
+    fmt: FormatOpt = "table",
+    out_file: OutFileOpt = None,
+) -> None:
+    """A code matrix: documents, participants or attribute values × codes (or code × code).
+
+    Example: [bold]qualcode matrix results/ --by role --measure participants --format md[/bold]
+    """
+    from .matrices import code_matrix, cooccurrence
+    from .results import load_results
+
+    with user_errors():
+        results = load_results(results_dir)
+        filters = {"status": status, "min_score": min_score, "themes": theme, "level": level}
+        if by == "code":
+            frame, _ = cooccurrence(results, **filters)
+            title = f"Co-occurrence of {level}s in the same segment"
+        else:
+            frame = code_matrix(results, by=by, measure=measure, **filters)
+            title = f"{measure.capitalize()} by {by} and {level}"
+        _emit(frame, fmt, out_file, f"{title} — basis: {results.basis}; status: {status}")
+
+
+def _emit(frame, fmt: str, out_file: Path | None, title: str) -> None:
+    """Show or write a DataFrame in the requested format (atomic when written to a file)."""
+    from .outputs import atomic_write
+
+    if fmt not in ("table", "csv", "md", "xlsx"):
+        raise typer.BadParameter(f"{fmt!r}; use table, csv, md or xlsx", param_hint="--format")
+    if fmt == "xlsx":
+        if out_file is None:
+            raise typer.BadParameter("xlsx needs --out FILE", param_hint="--format")
+        atomic_write(out_file, lambda tmp: frame.to_excel(tmp, engine="openpyxl"))
+        out.print(f"Wrote {escape(str(out_file))}")
+        return
+    if fmt == "table":
+        table = Table(title=escape(title))
+        table.add_column(escape(str(frame.index.name or "")))
+        for column in frame.columns:
+            table.add_column(escape(" ".join(map(str, column)) if isinstance(column, tuple)
+                                    else str(column)), justify="right")
+        for label, row in frame.iterrows():
+            table.add_row(escape(str(label)), *(_cell(v) for v in row))
+        out.print(table)
+        return
+    text = frame.to_csv(lineterminator="\n") if fmt == "csv" else \
+        f"{title}\n\n" + frame.to_markdown() + "\n"
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write(out_file, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        out.print(f"Wrote {escape(str(out_file))}")
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}" if value != int(value) else str(int(value))
+    return str(value)
+
+
 @codebook_app.command("check")
 def codebook_check(
     file: Annotated[Path, typer.Argument(help="Codebook YAML file.", show_default=False)],

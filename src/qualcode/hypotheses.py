@@ -36,6 +36,7 @@ Examples
 >>> hypotheses_frame(support)[["hypothesis_id", "verdict"]]          # doctest: +SKIP
   hypothesis_id    verdict
 0            H1  supported
+1            H2  supported
 """
 
 from __future__ import annotations
@@ -122,16 +123,18 @@ def hypothesis_support(results: Results, *, status: str | None = None, min_score
 
     Examples
     --------
-    >>> support = hypothesis_support(results, status="accepted", quotes=3)   # doctest: +SKIP
-    >>> support[0].verdict, support[0].counts["supporting_participants"]      # doctest: +SKIP
-    ('supported', 9)
+    >>> support = hypothesis_support(results, min_score=0.6, quotes=3)   # doctest: +SKIP
+    >>> support[0].verdict, support[0].counts["supporting_participants"]  # doctest: +SKIP
+    ('supported', 13)
     """
     settings = _settings(results.codebook, status)
     held = _held_codes(results.codings, settings["status"], min_score)
     segments = results.segments[results.segments.participant_id.notna()]
     if "role" not in segments.columns:
         segments = segments.assign(role=None)
-    segments = segments.set_index("segment_id", drop=False)
+    segments = segments.set_index("segment_id", drop=False)[
+        ["segment_id", "document_id", "speaker", "participant_id", "start",
+         *dict.fromkeys([*results.attributes, "role"]), "text"]]
     basis = f"{results.basis}; {_STATUS_WORDS[settings['status']]}" + \
         (f", score ≥ {min_score:g}" if min_score > 0 else "")
     language = "fr" if results.codebook.language == "fr" else "en"
@@ -202,14 +205,8 @@ def _frame(rows: list[dict], segments):
     evidence = pd.DataFrame(rows, columns=["segment_id", "codes", "score", "status"])
     frame = evidence.merge(segments.drop(columns=["segment_id"]), left_on="segment_id",
                            right_index=True, how="inner")
-    attributes = [c for c in segments.columns if c not in _SEGMENT_COLUMNS]
-    columns = ["segment_id", "document_id", "speaker", "participant_id", *attributes, "text", "codes",
-               "score", "status", "start"]
+    columns = [c for c in segments.columns if c != "start"] + ["codes", "score", "status", "start"]
     return frame.sort_values(["document_id", "start"], kind="stable").reset_index(drop=True)[columns]
-
-
-_SEGMENT_COLUMNS = {"document_id", "segment_id", "turn_index", "speaker", "participant_id", "start",
-                    "end", "text", "question", "words"}
 
 
 def _support(hypothesis, held, segments, settings, basis, quotes, language) -> HypothesisSupport:
@@ -320,14 +317,8 @@ def _num(value: float, language: str) -> str:
 
 # --------------------------------------------------------------------------- summaries
 
-_SUMMARY_COUNTS = ["supporting_segments", "supporting_participants", "contradicting_segments",
-                   "contradicting_participants", "supporting_accepted_segments",
-                   "supporting_accepted_participants", "contradicting_accepted_segments",
-                   "contradicting_accepted_participants"]
-
-
 def hypotheses_frame(support_list: list[HypothesisSupport]):
-    """One row per hypothesis: statement, verdict, evidence counts (all and accepted).
+    """One row per hypothesis: statement, verdict and the evidence counts, all and by status.
 
     Examples
     --------
@@ -336,11 +327,9 @@ def hypotheses_frame(support_list: list[HypothesisSupport]):
     """
     import pandas as pd
 
-    rows = [{"hypothesis_id": s.hypothesis_id, "statement": s.statement, "verdict": s.verdict,
-             "verdict_label": s.verdict_label, **{k: s.counts[k] for k in _SUMMARY_COUNTS}}
-            for s in support_list]
-    return pd.DataFrame(rows, columns=["hypothesis_id", "statement", "verdict", "verdict_label",
-                                       *_SUMMARY_COUNTS])
+    return pd.DataFrame([{"hypothesis_id": s.hypothesis_id, "statement": s.statement,
+                          "verdict": s.verdict, "verdict_label": s.verdict_label, **s.counts}
+                         for s in support_list])
 
 
 def to_dict(support_list: list[HypothesisSupport]) -> dict:
