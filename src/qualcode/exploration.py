@@ -90,9 +90,9 @@ def kwic(results: Results, term: str, *, lemma: bool = False, width: int = 60,
     Examples
     --------
     >>> kwic(results, "ethique", width=20)[["left", "match", "right"]].iloc[0]  # doctest: +SKIP
-    left              on a un comité d'
-    match                      éthique
-    right              qui se réunit tous
+    left     CSIRMT, le comité d'
+    match                 éthique
+    right    , le comité IA, le d
     """
     import pandas as pd
 
@@ -179,8 +179,10 @@ def lemma_frequencies(results: Results, *, by: str | None = "role", top: int = 2
     Examples
     --------
     >>> lemma_frequencies(results, by=None, top=3)  # doctest: +SKIP
-      group     lemma  count  per_1000_words
-    0   all    soin     212            7.39
+      group      lemma  count  per_1000_words
+    0   all      outil    200            6.97
+    1   all       soin    155            5.40
+    2   all  infirmier    144            5.02
     """
     import pandas as pd
 

@@ -63,8 +63,8 @@ _WORDS = {
            "and": "and", "sep": "; ", "check": "{}? {}: ", "last": "{}: no rule above applies",
            "title": "Hypotheses", "basis": "Basis: ", "rule": "**Rule**: ", "for": "Supporting quotes",
            "against": "Counter-evidence quotes", "groups": "Evidence by group", "none": "(none)",
-           "columns": ("by", "group", "supporting segments (accepted)", "supporting participants",
-                       "contradicting segments (accepted)", "contradicting participants")},
+           "cs": "contradicting segments", "accepted": "accepted",
+           "heads": ("hypothesis", "verdict", "by", "group")},
     "fr": {"supported": "soutenue", "contested": "contestée", "partly supported": "partiellement soutenue",
            "not supported": "non soutenue", "sp": "participants en soutien",
            "ss": "segments en soutien", "cp": "participants en contradiction", "yes": "oui", "no": "non",
@@ -72,8 +72,8 @@ _WORDS = {
            "last": "{} : aucune règle ci-dessus ne s'applique",
            "title": "Hypothèses", "basis": "Base : ", "rule": "**Règle** : ", "for": "Citations à l'appui",
            "against": "Citations contraires", "groups": "Éléments par groupe", "none": "(aucune)",
-           "columns": ("par", "groupe", "segments en soutien (acceptés)", "participants en soutien",
-                       "segments en contradiction (acceptés)", "participants en contradiction")},
+           "cs": "segments en contradiction", "accepted": "acceptés",
+           "heads": ("hypothèse", "verdict", "par", "groupe")},
 }
 _HOLDS = {">=": ("≥", "<"), "<": ("<", "≥"), ">": (">", "≤")}  # shown when it holds / fails
 
@@ -161,18 +161,15 @@ def _settings(codebook: Codebook, status: str | None) -> dict:
         where = codebook.path or "<codebook>"
         raise CodebookError([Problem(message, where, None, f"settings.verdict.{key}")
                              for key, message in problems], path=where)
-    if status is not None:
-        if status not in STATUSES:
-            raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
-        settings["status"] = status
-    return settings
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    return {**settings, "status": status or settings["status"]}
 
 
 def _held_codes(codings, status: str, min_score: float) -> dict[str, dict[str, tuple[float, bool]]]:
     """segment_id → {code_id: (score, accepted)} for the codings that count."""
-    kept = codings[codings.status != "rejected"] if status == "all" else \
-        codings[codings.status == status]
-    kept = kept[kept.score >= min_score]
+    counted = codings.status != "rejected" if status == "all" else codings.status == status
+    kept = codings[counted & (codings.score >= min_score)]
     held: dict[str, dict[str, tuple[float, bool]]] = {}
     for segment, code, score, state in zip(kept.segment_id, kept.code_id, kept.score, kept.status,
                                            strict=True):
@@ -230,10 +227,7 @@ def _counts(frame, side: str) -> dict:
 
 
 def _by_group(supporting, contradicting, segments):
-    """Segments (all and accepted) and distinct participants per participant, role, establishment.
-
-    Every group of the corpus has a row, also those that gave no evidence.
-    """
+    """Segments (all, accepted) and participants per participant, role, establishment; all groups."""
     import pandas as pd
 
     parts = []
@@ -250,7 +244,7 @@ def _by_group(supporting, contradicting, segments):
 def _tally(frame, column: str, side: str):
     grouped = frame.assign(key=frame[column].astype(str),
                            accepted=frame.status.eq("accepted")).groupby("key")
-    tally = grouped.agg(segments=("segment_id", "size"), accepted=("accepted", "sum"),
+    tally = grouped.agg(segments=("segment_id", "size"), accepted_segments=("accepted", "sum"),
                         participants=("participant_id", "nunique")).astype(int)
     return tally.add_prefix(f"{side}_")
 
@@ -315,8 +309,6 @@ def _num(value: float, language: str) -> str:
     return text.replace(".", ",") if language == "fr" else text
 
 
-# --------------------------------------------------------------------------- summaries
-
 def hypotheses_frame(support_list: list[HypothesisSupport]):
     """One row per hypothesis: statement, verdict and the evidence counts, all and by status.
 
@@ -333,9 +325,7 @@ def hypotheses_frame(support_list: list[HypothesisSupport]):
 
 
 def to_dict(support_list: list[HypothesisSupport]) -> dict:
-    """Everything as JSON-ready lists and dicts (NaN → None), for ``--format json``.
-
-    Evidence segments are listed without their text; quotes carry it verbatim.
+    """Everything as JSON-ready lists and dicts (NaN → None); evidence segments without their text.
 
     Examples
     --------
@@ -358,28 +348,33 @@ def to_dict(support_list: list[HypothesisSupport]) -> dict:
 
 
 def to_markdown(support_list: list[HypothesisSupport]) -> str:
-    """A Markdown report: verdicts, rules with their numbers, verbatim quotes, counts by group.
-
-    Headings follow the codebook's language (French or English).
+    """A Markdown report in the codebook's language: verdicts, rules, verbatim quotes, counts by group.
 
     Examples
     --------
     >>> print(to_markdown(hypothesis_support(results)))  # doctest: +SKIP
-    # Hypothèses
-    ...
     """
     w = _WORDS[support_list[0].language if support_list else "en"]
-    lines = [f"# {w['title']}", "", w["basis"] + (support_list[0].basis if support_list else "")]
+    counts = [f"{w['ss']} ({w['accepted']})", w["sp"], f"{w['cs']} ({w['accepted']})", w["cp"]]
+    summary = [(s.hypothesis_id, s.verdict_label, *_cells(s.counts)) for s in support_list]
+    lines = [f"# {w['title']}", "", w["basis"] + (support_list[0].basis if support_list else ""), "",
+             *_table([*w["heads"][:2], *counts], summary)]
     for s in support_list:
         lines += ["", f"## {s.hypothesis_id} — {s.verdict_label}", "", f"*{s.statement}*", "",
                   w["rule"] + s.rule, ""]
         for title, frame in ((w["for"], s.quotes_for), (w["against"], s.quotes_against)):
             lines += [f"### {title}", "", *(_quote_lines(frame) or [w["none"], ""])]
-        rows = [(r.by, r.group, f"{r.supporting_segments} ({r.supporting_accepted})",
-                 r.supporting_participants, f"{r.contradicting_segments} ({r.contradicting_accepted})",
-                 r.contradicting_participants) for r in s.by_group.itertuples()]
-        lines += [f"### {w['groups']}", "", *_table(w["columns"], rows)]
+        rows = [(r["by"], r["group"], *_cells(r)) for r in s.by_group.to_dict("records")]
+        lines += [f"### {w['groups']}", "", *_table([*w["heads"][2:], *counts], rows)]
     return "\n".join(lines) + "\n"
+
+
+def _cells(c: dict) -> tuple:
+    """Segments (accepted) and participants for and against, from counts or a by_group row."""
+    return (f"{c['supporting_segments']} ({c['supporting_accepted_segments']})",
+            c["supporting_participants"],
+            f"{c['contradicting_segments']} ({c['contradicting_accepted_segments']})",
+            c["contradicting_participants"])
 
 
 def _quote_lines(frame) -> list[str]:
@@ -392,8 +387,6 @@ def _quote_lines(frame) -> list[str]:
 
 
 def _table(header, rows) -> list[str]:
-    def cell(value) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
-
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *("| " + " | ".join(cell(v) for v in row) + " |" for row in rows)]
+            *("| " + " | ".join(str(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |"
+              for row in rows)]

@@ -148,27 +148,22 @@ class Parser:
     ) -> Iterator[ParsedDocument]:
         """Parse ``(text, text_sha256, paragraph_spans)`` items, yielding them in order.
 
-        Cached documents are read back; the others flow through one ``nlp.pipe``
-        stream, with worker processes when there are enough words to pay for them,
-        so the caller codes each document while the next ones are being parsed.
-        Only the document being yielded is held in memory.
+        Cached documents are read back.  When there are enough uncached words to pay
+        for it, worker processes (one per core) parse documents, reduce them to token
+        arrays and write their cache entries, while this process codes the documents
+        already returned: parsing and coding overlap, and no spaCy ``Doc`` crosses a
+        process boundary.  Only a few documents are held in memory at a time.
         """
         items = list(items)
         keys = [self._key(sha, paragraphs) for _, sha, paragraphs in items]
         todo = [i for i, key in enumerate(keys) if not self._cached(key)]
         words = sum(e - s for i in todo for s, e in items[i][2]) // 6
-        n_process = 1
+        workers = 1
         if words >= _PARALLEL_WORDS:
             import os
 
-            n_process = self.n_process or min(2, os.cpu_count() or 1)
-
-        def texts() -> Iterator[str]:
-            for i in todo:
-                text, _sha, paragraphs = items[i]
-                yield from (text[s:e] for s, e in paragraphs)
-
-        stream = iter(self.nlp.pipe(texts(), batch_size=64, n_process=n_process)) if todo else None
+            workers = self.n_process or min(2, os.cpu_count() or 1)
+        parsed = self._parallel(items, keys, todo, workers) if workers > 1 else None
         pending = set(todo)
         for i, (text, _sha, paragraphs) in enumerate(items):
             if i not in pending:
@@ -177,16 +172,44 @@ class Parser:
                     self.stats["cached"] += 1
                     yield entry
                     continue
-                docs = list(self.nlp.pipe([text[s:e] for s, e in paragraphs]))  # damaged entry
+                result = self._parse_one(text, paragraphs, keys[i])  # the entry was damaged
+            elif parsed is not None:
+                result = next(parsed)
             else:
-                docs = [next(stream) for _ in paragraphs]
-            result = features(self.nlp, docs, paragraphs)
-            self._store(keys[i], result)
+                result = self._parse_one(text, paragraphs, keys[i])
             self.stats["parsed"] += 1
             self.stats["words_parsed"] += sum(len(text[s:e].split()) for s, e in paragraphs)
             if progress is not None:
                 progress(1)
             yield result
+
+    def _parse_one(self, text: str, paragraphs: Sequence[tuple[int, int]], key: str) -> ParsedDocument:
+        docs = self.nlp.pipe([text[s:e] for s, e in paragraphs], batch_size=64)
+        result = features(self.nlp, list(docs), paragraphs)
+        self._store(key, result)
+        return result
+
+    def _parallel(self, items, keys, todo, workers: int) -> Iterator[ParsedDocument]:
+        """Parse the ``todo`` documents in worker processes, in order, a few ahead of the caller."""
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.nlp  # load once here: forked workers share the loaded pipeline  # noqa: B018
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            window = []
+            queue = iter(todo)
+            for i in queue:
+                window.append(pool.submit(_parse_in_worker, self, items[i][0], items[i][2], keys[i]))
+                if len(window) >= 2 * workers:
+                    break
+            while window:
+                result = window.pop(0).result()
+                following = next(queue, None)
+                if following is not None:
+                    window.append(pool.submit(_parse_in_worker, self, items[following][0],
+                                              items[following][2], keys[following]))
+                yield result
 
     def _cached(self, key: str) -> bool:
         path = self._path(key)
@@ -261,3 +284,8 @@ def features(nlp, docs, paragraphs: Sequence[tuple[int, int]]) -> ParsedDocument
                           np.array(end, dtype=np.int32), np.array(content, dtype=np.bool_),
                           np.array(rows, dtype=np.int32), np.array(sent, dtype=np.bool_),
                           np.array(para, dtype=np.int32), orth, lemma_raw, pos)
+
+
+def _parse_in_worker(parser: Parser, text: str, paragraphs, key: str) -> ParsedDocument:
+    """Worker side of :meth:`Parser._parallel`: parse, reduce to arrays, write the cache entry."""
+    return parser._parse_one(text, paragraphs, key)
