@@ -17,6 +17,7 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 
+from .errors import OptionError
 from .results import Results
 
 __all__ = ["kwic", "lemma_frequencies"]
@@ -54,7 +55,7 @@ def _segments(results: Results, by: str | None):
     if by is not None:
         allowed = [*_FIXED_GROUPS, *results.attributes]
         if by not in allowed:
-            raise ValueError(f"cannot group by {by!r}; use one of: {', '.join(allowed)}")
+            raise OptionError(f"cannot group by {by!r}; use one of: {', '.join(allowed)}")
         segments = segments.assign(**{by: segments[by].fillna("(none)").astype(str)})
     return segments
 
@@ -97,10 +98,16 @@ def kwic(results: Results, term: str, *, lemma: bool = False, width: int = 60,
     import pandas as pd
 
     if not _fold(term).split():
-        raise ValueError("the KWIC term is empty")
+        raise OptionError("the KWIC term is empty")
+    if width < 0:
+        raise OptionError(f"width must be 0 or more, got {width}")
     segments = _segments(results, by)
     texts = segments.text.tolist()
-    spans = _lemma_spans(results, texts, term) if lemma else [_word_spans(t, term) for t in texts]
+    if lemma:
+        spans = _lemma_spans(results, texts, term)
+    else:
+        pattern = _phrase_pattern(term)
+        spans = [_word_spans(text, pattern) for text in texts]
     keep = [c for c in ("document_id", "segment_id", "speaker", "participant_id", "role", by)
             if c is not None and c in segments.columns]
     keep = list(dict.fromkeys(keep))
@@ -123,11 +130,16 @@ def _phrase_pattern(term: str) -> re.Pattern:
     return re.compile(before + body + after)
 
 
-def _word_spans(text: str, term: str) -> list[tuple[int, int]]:
-    """Character spans of ``term`` in ``text``, matched on the folded text and mapped back."""
+def _word_spans(text: str, pattern: re.Pattern) -> list[tuple[int, int]]:
+    """Character spans of ``pattern`` in ``text``, matched on the folded text and mapped back."""
     folded, origin = _folded_with_offsets(text)
-    return [(origin[m.start()], origin[m.end() - 1] + 1)
-            for m in _phrase_pattern(term).finditer(folded) if m.end() > m.start()]
+    spans = []
+    for match in pattern.finditer(folded):
+        start, end = origin[match.start()], origin[match.end() - 1] + 1
+        while end < len(text) and unicodedata.combining(text[end]):  # keep a decomposed accent
+            end += 1
+        spans.append((start, end))
+    return spans
 
 
 def _lemma_spans(results: Results, texts: list[str], term: str) -> list[list[tuple[int, int]]]:

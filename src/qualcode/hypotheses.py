@@ -45,7 +45,7 @@ import json
 from dataclasses import dataclass
 
 from .codebook import Codebook, Hypothesis
-from .errors import CodebookError, Problem
+from .errors import CodebookError, OptionError, Problem
 from .results import STATUSES, Results
 
 __all__ = ["DEFAULTS", "VERDICTS", "HypothesisSupport", "hypotheses_frame", "hypothesis_support",
@@ -127,6 +127,10 @@ def hypothesis_support(results: Results, *, status: str | None = None, min_score
     >>> support[0].verdict, support[0].counts["supporting_participants"]  # doctest: +SKIP
     ('supported', 13)
     """
+    if isinstance(min_score, bool) or not isinstance(min_score, int | float) or not 0 <= min_score <= 1:
+        raise OptionError(f"min_score must be a number between 0 and 1, got {min_score!r}")
+    if isinstance(quotes, bool) or not isinstance(quotes, int) or quotes < 0:
+        raise OptionError(f"quotes must be a whole number >= 0, got {quotes!r}")
     settings = _settings(results.codebook, status)
     held = _held_codes(results.codings, settings["status"], min_score)
     segments = results.segments[results.segments.participant_id.notna()]
@@ -162,7 +166,7 @@ def _settings(codebook: Codebook, status: str | None) -> dict:
         raise CodebookError([Problem(message, where, None, f"settings.verdict.{key}")
                              for key, message in problems], path=where)
     if status is not None and status not in STATUSES:
-        raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+        raise OptionError(f"status {status!r} is not one of {', '.join(STATUSES)}")
     return {**settings, "status": status or settings["status"]}
 
 
