@@ -372,6 +372,121 @@ def _cell(value) -> str:
     return str(value)
 
 
+@app.command()
+def hypotheses(
+    results_dir: ResultsDir,
+    status: Annotated[str | None, typer.Option(
+        help="suggested, accepted or all [default: the codebook's settings.verdict.status, else all]")
+    ] = None,
+    min_score: MinScoreOpt = 0.0,
+    quotes: Annotated[int, typer.Option(min=0, help="Quotes per side.")] = 3,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text, md or json.")] = "text",
+    out_file: OutFileOpt = None,
+) -> None:
+    """Support for each hypothesis: evidence by participant and role, quotes, and a verdict by rules.
+
+    Example: [bold]qualcode hypotheses results/ --status accepted --format md[/bold]
+    """
+    from .hypotheses import hypothesis_support, to_dict, to_markdown
+    from .outputs import atomic_write
+    from .results import load_results
+
+    with user_errors():
+        if fmt not in ("text", "md", "json"):
+            raise typer.BadParameter(f"{fmt!r}; use text, md or json", param_hint="--format")
+        support = hypothesis_support(load_results(results_dir), status=status, min_score=min_score,
+                                     quotes=quotes)
+        if fmt == "text":
+            _print_hypotheses(support)
+            return
+        if fmt == "md":
+            text = to_markdown(support)
+        else:
+            import json
+
+            text = json.dumps(to_dict(support), indent=2, ensure_ascii=False) + "\n"
+        if out_file is None:
+            sys.stdout.write(text)
+        else:
+            atomic_write(out_file, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+            out.print(f"Wrote {escape(str(out_file))}")
+
+
+def _print_hypotheses(support) -> None:
+    for item in support:
+        counts = item.counts
+        out.rule(f"[bold]{escape(item.hypothesis_id)}[/bold] — {escape(item.verdict_label)}")
+        out.print(escape(item.statement))
+        out.print(f"[dim]{escape(item.basis)}[/dim]")
+        out.print(escape(item.rule), soft_wrap=True)
+        out.print(f"for: {counts.get('supporting_segments', 0)} segments, "
+                  f"{counts.get('supporting_participants', 0)} participants · against: "
+                  f"{counts.get('contradicting_segments', 0)} segments, "
+                  f"{counts.get('contradicting_participants', 0)} participants")
+        for title, quotes in (("for", item.quotes_for), ("against", item.quotes_against)):
+            for row in quotes.itertuples():
+                who = " · ".join(str(x) for x in (row.speaker, getattr(row, "role", None),
+                                                  row.document_id) if x and str(x) != "nan")
+                out.print(f"  {escape(f'[{title}]')} «{escape(str(row.quote))}» — {escape(who)}",
+                          soft_wrap=True)
+
+
+@app.command()
+def kwic(
+    results_dir: ResultsDir,
+    term: Annotated[str, typer.Argument(help="Word or phrase to find.", show_default=False)],
+    lemma: Annotated[bool, typer.Option(help="Match lemmas (finds 'formé' for 'former').")] = False,
+    width: Annotated[int, typer.Option(min=10, max=400, help="Characters of context each side.")] = 50,
+    by: Annotated[str | None, typer.Option(help="Sort and show by this attribute (e.g. role).")] = None,
+    fmt: FormatOpt = "table",
+    out_file: OutFileOpt = None,
+) -> None:
+    """Keyword in context: every occurrence of a word or phrase in participant speech.
+
+    Example: [bold]qualcode kwic results/ "garantie humaine" --by role[/bold]
+    """
+    from .exploration import kwic as concordance
+    from .results import load_results
+
+    with user_errors():
+        frame = concordance(load_results(results_dir), term, lemma=lemma, width=width, by=by)
+        if fmt != "table":
+            _emit(frame.set_index("segment_id"), fmt, out_file, f"KWIC: {term}")
+            return
+        table = Table(title=f"{len(frame)} occurrences of «{escape(term)}»")
+        table.add_column("who")
+        table.add_column("left", justify="right", overflow="fold")
+        table.add_column("match", style="bold")
+        table.add_column("right", overflow="fold")
+        for row in frame.itertuples():
+            who = getattr(row, by) if by else row.participant_id
+            table.add_row(escape(str(who)), escape(row.left), escape(row.match), escape(row.right))
+        out.print(table)
+
+
+@app.command()
+def freq(
+    results_dir: ResultsDir,
+    by: Annotated[str | None, typer.Option(help="Group by this attribute; 'none' for the corpus.")
+                  ] = "role",
+    top: Annotated[int, typer.Option(min=1, help="Lemmas per group.")] = 15,
+    min_count: Annotated[int, typer.Option(min=1, help="Ignore rarer lemmas.")] = 2,
+    fmt: FormatOpt = "table",
+    out_file: OutFileOpt = None,
+) -> None:
+    """Most frequent content lemmas of participant speech, by group (familiarisation).
+
+    Example: [bold]qualcode freq results/ --by role --top 10[/bold]
+    """
+    from .exploration import lemma_frequencies
+    from .results import load_results
+
+    with user_errors():
+        group = None if by in (None, "none") else by
+        frame = lemma_frequencies(load_results(results_dir), by=group, top=top, min_count=min_count)
+        _emit(frame.set_index("group"), fmt, out_file, f"Lemma frequencies by {by}")
+
+
 @codebook_app.command("check")
 def codebook_check(
     file: Annotated[Path, typer.Argument(help="Codebook YAML file.", show_default=False)],
