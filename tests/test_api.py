@@ -17,7 +17,7 @@ import qualcode
 from qualcode.errors import QualcodeError, QualcodeWarning
 
 PACKAGE = Path(qualcode.__file__).resolve().parent
-CLI_ONLY = {"cli.py", "__main__.py"}
+CLI_ONLY = {"cli.py", "__main__.py", "tui.py"}  # presentation modules
 LIBRARY_FILES = sorted(p for p in PACKAGE.rglob("*.py")
                        if not (p.parent == PACKAGE and p.name in CLI_ONLY))
 HEAVY = ("spacy", "pandas", "sklearn")

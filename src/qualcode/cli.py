@@ -487,6 +487,46 @@ def freq(
         _emit(frame.set_index("group"), fmt, out_file, f"Lemma frequencies by {by}")
 
 
+@app.command()
+def review(
+    results_dir: ResultsDir,
+    coder: Annotated[str, typer.Option(help="Your coder name; decisions are kept per coder.",
+                                       show_default=False)],
+    order: Annotated[str, typer.Option(help="confidence (least sure first), code or document.")
+                     ] = "confidence",
+    code_id: Annotated[str | None, typer.Option("--code", help="Only suggestions of this code.")] = None,
+    accept_above: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, help="Accept every pending suggestion with at least this score, then stop.")
+    ] = None,
+    export_queue: Annotated[Path | None, typer.Option(
+        help="Write the pending queue to .xlsx/.csv for a colleague to fill in.")] = None,
+    import_file: Annotated[Path | None, typer.Option(
+        "--import", help="Record the decisions of a filled queue file.")] = None,
+) -> None:
+    """Review suggestions: accept, reject, re-code, add, memo; quit and resume any time.
+
+    Example: [bold]qualcode review results/ --coder alice --order confidence[/bold]
+    """
+    from . import review as reviewing
+
+    with user_errors():
+        if accept_above is not None:
+            count = reviewing.accept_above(results_dir, accept_above, coder=coder)
+            out.print(f"Accepted {count} suggestions scoring ≥ {accept_above} as {escape(coder)}")
+        elif export_queue is not None:
+            reviewing.export_queue(results_dir, export_queue, coder=coder, order=order)
+            out.print(f"Wrote the queue to {escape(str(export_queue))}")
+        elif import_file is not None:
+            count = reviewing.import_decisions(results_dir, import_file, coder=coder)
+            out.print(f"Recorded {count} decisions by {escape(coder)} from {escape(str(import_file))}")
+        else:
+            from .tui import run_review
+
+            done = run_review(results_dir, coder=coder, order=order, code=code_id, console=out)
+            out.print(f"{done['decisions']} decisions recorded, {done['skipped']} skipped, "
+                      f"{done['remaining']} left in the queue.")
+
+
 @codebook_app.command("check")
 def codebook_check(
     file: Annotated[Path, typer.Argument(help="Codebook YAML file.", show_default=False)],

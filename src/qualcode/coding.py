@@ -169,10 +169,21 @@ def code_transcripts(
     run = _run_record(codebook, corpus, segments_frame, codings_frame, parser, params, timings)
     if out is not None:
         from .outputs import write_tables
+        from .review import apply_decisions
 
+        _record(out, run, codebook, segments_frame, codings_frame)
         write_tables(out, {"segments.csv": segments_frame, "codings.csv": codings_frame,
                            "codebook.yaml": codebook.source, "run.json": run})
+        codings_frame = apply_decisions(out)  # human decisions survive every re-run
     return CodingResult(segments_frame, codings_frame, run, codebook, corpus)
+
+
+def _record(out, run, codebook, segments, codings) -> None:
+    """Add the run's segments and suggestions to the project store of ``out``."""
+    from .store import ProjectStore
+
+    with ProjectStore(out) as store:
+        store.record_run(run, codebook.source, segments, codings)
 
 
 def _paragraphs_by_document(corpus: Corpus) -> dict[str, list[Segment]]:

@@ -1,0 +1,189 @@
+"""Human review of machine suggestions: the queue, bulk and spreadsheet paths, and exports.
+
+A suggestion becomes a finding only when a person accepts it.  Decisions go to
+the project store (:mod:`qualcode.store`); ``codings.csv`` is then rewritten as an
+export of the store, so every report sees the human decisions.
+
+Examples
+--------
+>>> queue = review_queue("results/", coder="alice", order="confidence")   # doctest: +SKIP
+>>> accept_above("results/", 0.9, coder="alice")                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import OptionError, ResultsError
+from .store import ACTIONS, ProjectStore, StoreError
+
+__all__ = ["ORDERS", "QUEUE_COLUMNS", "accept_above", "apply_decisions", "export_queue",
+           "import_decisions", "review_queue"]
+
+ORDERS = ("confidence", "code", "document")
+QUEUE_COLUMNS = ["segment_id", "code_id", "score", "method", "speaker", "text", "evidence",
+                 "decision", "new_code_id", "memo"]
+
+
+def _store(folder: str | Path) -> ProjectStore:
+    folder = Path(folder)
+    if not (folder / "project.sqlite").is_file():
+        raise ResultsError("no project store here: run `qualcode code … --out` first", path=folder)
+    return ProjectStore(folder)
+
+
+def apply_decisions(folder: str | Path) -> object:
+    """Rewrite ``codings.csv`` from the store (latest suggestions + decisions); return it."""
+    from .outputs import write_tables
+    from .results import load_results
+
+    results = load_results(folder)
+    with _store(folder) as store:
+        effective = store.effective_codings(store.suggestions())
+    human = effective.document_id.isna()
+    if human.any():  # codes added by a person carry no machine provenance
+        documents = dict(zip(results.segments.segment_id, results.segments.document_id, strict=True))
+        themes = {c.id: c.theme_id for c in results.codebook.codes}
+        effective.loc[human, "document_id"] = effective.loc[human, "segment_id"].map(documents)
+        effective.loc[human, "theme_id"] = effective.loc[human, "code_id"].map(themes)
+        effective.loc[human, ["rule_score", "similarity"]] = 0.0
+        effective.loc[human, ["matched", "nearest_exemplar"]] = ""
+        effective.loc[human, "negated"] = False
+    effective = effective.reset_index(drop=True)
+    write_tables(folder, {"codings.csv": effective})
+    return effective
+
+
+def review_queue(folder: str | Path, *, coder: str, order: str = "confidence",
+                 code: str | None = None):
+    """Suggestions this coder has not decided yet, with the segment and its context.
+
+    ``order``: ``confidence`` (lowest score first: where the machine is least
+    sure), ``code`` (codebook order) or ``document`` (reading order).
+    """
+    from .results import load_results
+
+    if order not in ORDERS:
+        raise OptionError(f"unknown order {order!r}; choose from: {', '.join(ORDERS)}")
+    results = load_results(folder)
+    with _store(folder) as store:
+        suggestions = store.suggestions()
+        decided = store.decisions(coder)
+    if suggestions.empty:
+        return suggestions
+    codes = [c.id for c in results.codebook.codes]
+    if code is not None and code not in codes:
+        raise OptionError(f"unknown code {code!r}; choose from: {', '.join(codes)}")
+    done = set(zip(decided.segment_id, decided.code_id, strict=True))
+    pending = suggestions[[(s, c) not in done for s, c in zip(suggestions.segment_id,
+                                                               suggestions.code_id, strict=True)]]
+    if code is not None:
+        pending = pending[pending.code_id == code]
+    context = results.segments.set_index("segment_id")
+    pending = pending.join(context[["speaker", "participant_id", "turn_index", "start", "text",
+                                    "question"]], on="segment_id")
+    if order == "confidence":
+        pending = pending.sort_values(["score", "segment_id", "code_id"])
+    elif order == "code":
+        pending = pending.assign(_k=pending.code_id.map(codes.index)).sort_values(
+            ["_k", "document_id", "start"]).drop(columns="_k")
+    else:
+        pending = pending.sort_values(["document_id", "start", "code_id"])
+    return pending.reset_index(drop=True)
+
+
+def turn_context(results, segment_id: str) -> list[tuple[str, str]]:
+    """The segments of the turn around ``segment_id``, as ``(segment_id, text)`` in order."""
+    segments = results.segments
+    row = segments[segments.segment_id == segment_id].iloc[0]
+    turn = segments[(segments.document_id == row.document_id) & (segments.turn_index == row.turn_index)]
+    return list(zip(turn.sort_values("start").segment_id, turn.sort_values("start").text, strict=True))
+
+
+def accept_above(folder: str | Path, threshold: float, *, coder: str) -> int:
+    """Accept every pending suggestion scoring at least ``threshold``; return how many."""
+    if not 0.0 <= threshold <= 1.0:
+        raise OptionError(f"threshold must be between 0 and 1, got {threshold}")
+    queue = review_queue(folder, coder=coder)
+    chosen = queue[queue.score >= threshold] if len(queue) else queue
+    with _store(folder) as store:
+        store.decide_many([(s, c, "accept", coder, None, None)
+                           for s, c in zip(chosen.segment_id, chosen.code_id, strict=True)])
+    apply_decisions(folder)
+    return len(chosen)
+
+
+def export_queue(folder: str | Path, path: str | Path, *, coder: str, order: str = "document") -> Path:
+    """Write the pending queue as ``.xlsx`` or ``.csv`` for a colleague to fill in.
+
+    The ``decision`` column takes ``accept``, ``reject``, ``recode`` (with
+    ``new_code_id``), ``add`` (``code_id`` = the code to add) or ``memo``.
+    """
+    from .outputs import atomic_write
+
+    path = Path(path)
+    queue = review_queue(folder, coder=coder, order=order)
+    frame = queue.reindex(columns=QUEUE_COLUMNS).fillna({"decision": "", "new_code_id": "", "memo": ""})
+    if path.suffix.lower() == ".xlsx":
+        atomic_write(path, lambda tmp: frame.to_excel(tmp, index=False, sheet_name="queue",
+                                                      engine="openpyxl"))
+    elif path.suffix.lower() == ".csv":
+        atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
+    else:
+        raise OptionError(f"queue file must end in .xlsx or .csv, not {path.suffix!r}")
+    return path
+
+
+def import_decisions(folder: str | Path, path: str | Path, *, coder: str) -> int:
+    """Read a filled queue file and record its decisions, all or none; return how many.
+
+    Every row is checked first: unknown segments, codes or actions are reported
+    with the file and line, and nothing is recorded.
+    """
+    import pandas as pd
+
+    from .results import load_results
+
+    path = Path(path)
+    try:
+        frame = (pd.read_excel(path, dtype=str) if path.suffix.lower() == ".xlsx"
+                 else pd.read_csv(path, dtype=str, keep_default_na=False))
+    except Exception as exc:  # pandas/openpyxl raise many types for unreadable files
+        raise ResultsError(f"cannot read decisions: {str(exc).splitlines()[0]}", path=path) from None
+    frame = frame.fillna("")
+    missing = [c for c in ("segment_id", "code_id", "decision") if c not in frame.columns]
+    if missing:
+        raise ResultsError(f"missing column(s) {', '.join(missing)}", path=path, line=1)
+    results = load_results(folder)
+    codes = {c.id for c in results.codebook.codes}
+    segments = set(results.segments.segment_id)
+    rows = []
+    for line, row in enumerate(frame.to_dict("records"), start=2):
+        action = row["decision"].strip().lower()
+        if not action:
+            continue
+        problem = _check_row(row, action, codes, segments)
+        if problem:
+            raise ResultsError(problem, path=path, line=line)
+        rows.append((row["segment_id"].strip(), row["code_id"].strip(), action, coder,
+                     row.get("new_code_id", "").strip() or None, row.get("memo", "").strip() or None))
+    try:
+        with _store(folder) as store:
+            store.decide_many(rows)
+    except StoreError as exc:
+        raise ResultsError(exc.message, path=path) from None
+    apply_decisions(folder)
+    return len(rows)
+
+
+def _check_row(row: dict, action: str, codes: set, segments: set) -> str | None:
+    if action not in ACTIONS:
+        return f"unknown decision {action!r}; use one of {', '.join(ACTIONS)}"
+    if row["segment_id"].strip() not in segments:
+        return f"unknown segment {row['segment_id']!r}"
+    if row["code_id"].strip() not in codes:
+        return f"unknown code {row['code_id']!r}"
+    new = row.get("new_code_id", "").strip()
+    if action == "recode" and new not in codes:
+        return f"re-code needs a known new_code_id, got {new!r}"
+    return None

@@ -1,0 +1,270 @@
+"""The project store: machine suggestions and human decisions in one SQLite file.
+
+A results folder is backed by ``project.sqlite`` (WAL journal, one transaction
+per change, ``synchronous=FULL``): a decision is on disk when
+:meth:`ProjectStore.decide` returns, and killing the process at any moment
+leaves the store consistent.  Runs of ``qualcode code`` add suggestions; they
+never touch the ``decisions`` table, so a re-run cannot overwrite or drop a
+human decision.  A decision remembers the hash of the segment text it was made
+on: when a re-run finds different text under that segment, the decision is kept
+and flagged ``stale`` (to review again), never silently re-attached.
+
+Tables: ``meta`` (schema version), ``codebooks`` (every codebook version used),
+``runs``, ``segments`` (current text and hash), ``suggestions`` (per run, with
+provenance) and ``decisions`` (accept, reject, recode, add, memo; coder, time).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import QualcodeError
+
+__all__ = ["ACTIONS", "SCHEMA_VERSION", "ProjectStore", "StoreError"]
+
+ACTIONS = ("accept", "reject", "recode", "add", "memo")
+SCHEMA_VERSION = 1
+STORE_NAME = "project.sqlite"
+
+
+class StoreError(QualcodeError):
+    """The project store is unreadable, from a newer qualcode, or asked something impossible."""
+
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE codebooks (sha256 TEXT PRIMARY KEY, name TEXT, version TEXT, yaml TEXT NOT NULL,
+                            first_used TEXT NOT NULL);
+    CREATE TABLE runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL,
+                       codebook_sha256 TEXT NOT NULL REFERENCES codebooks(sha256), record TEXT NOT NULL);
+    CREATE TABLE segments (segment_id TEXT PRIMARY KEY, document_id TEXT NOT NULL,
+                           start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
+                           text_sha256 TEXT NOT NULL, last_run INTEGER NOT NULL);
+    CREATE TABLE suggestions (run_id INTEGER NOT NULL REFERENCES runs(run_id),
+                              segment_id TEXT NOT NULL, code_id TEXT NOT NULL, score REAL NOT NULL,
+                              method TEXT NOT NULL, evidence TEXT NOT NULL, record TEXT NOT NULL,
+                              PRIMARY KEY (run_id, segment_id, code_id));
+    CREATE TABLE decisions (decision_id INTEGER PRIMARY KEY AUTOINCREMENT,
+                            segment_id TEXT NOT NULL, code_id TEXT NOT NULL,
+                            action TEXT NOT NULL CHECK (action IN
+                                ('accept', 'reject', 'recode', 'add', 'memo')),
+                            new_code_id TEXT, memo TEXT, coder TEXT NOT NULL,
+                            created_at TEXT NOT NULL, segment_sha256 TEXT NOT NULL,
+                            undone INTEGER NOT NULL DEFAULT 0);
+    CREATE INDEX decisions_by_segment ON decisions(segment_id, code_id);
+    """,
+}
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+class ProjectStore:
+    """Open (creating or migrating) the store of a results folder."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.path = Path(folder) / STORE_NAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"unreadable project store: {exc}", path=self.path) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> ProjectStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"store schema {version} is newer than this qualcode ({SCHEMA_VERSION}); "
+                             "upgrade qualcode", path=self.path)
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._transaction() as db:
+                for statement in filter(str.strip, _MIGRATIONS[target].split(";")):
+                    db.execute(statement)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(target),))
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+
+    # ------------------------------------------------------------------ runs
+
+    def record_run(self, run: dict, codebook_yaml: str, segments, codings) -> int:
+        """Store a run's segments and suggestions in one transaction; return its run id."""
+        codebook_sha = _sha(codebook_yaml)
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO codebooks VALUES (?, ?, ?, ?, ?)",
+                       (codebook_sha, run["codebook"]["name"], run["codebook"]["version"],
+                        codebook_yaml, _now()))
+            cursor = db.execute("INSERT INTO runs (created_at, codebook_sha256, record) VALUES (?, ?, ?)",
+                                (_now(), codebook_sha, json.dumps(run, sort_keys=True, default=str)))
+            run_id = int(cursor.lastrowid)
+            db.executemany(
+                'INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(segment_id) DO UPDATE SET '
+                'document_id=excluded.document_id, start=excluded.start, "end"=excluded."end", '
+                'text=excluded.text, text_sha256=excluded.text_sha256, last_run=excluded.last_run',
+                [(s.segment_id, s.document_id, int(s.start), int(s.end), s.text, _sha(s.text), run_id)
+                 for s in segments.itertuples()])
+            db.executemany("INSERT INTO suggestions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [(run_id, c["segment_id"], c["code_id"], float(c["score"]), c["method"],
+                             c["evidence"], json.dumps(c, ensure_ascii=False, default=str))
+                            for c in codings.to_dict("records")])
+        return run_id
+
+    def suggestions(self, run_id: int | None = None):
+        """The machine suggestions of a run (default: the latest), with full provenance."""
+        import pandas as pd
+
+        run_id = self.latest_run() if run_id is None else run_id
+        rows = self.db.execute("SELECT record FROM suggestions WHERE run_id = ? ORDER BY rowid",
+                               (run_id,)).fetchall()
+        return pd.DataFrame([json.loads(r[0]) for r in rows])
+
+    def latest_run(self) -> int | None:
+        row = self.db.execute("SELECT MAX(run_id) FROM runs").fetchone()
+        return row[0]
+
+    # ------------------------------------------------------------------ decisions
+
+    def decide(self, segment_id: str, code_id: str, action: str, coder: str, *,
+               new_code_id: str | None = None, memo: str | None = None) -> int:
+        """Record one human decision (committed when this returns); return its id."""
+        return self.decide_many([(segment_id, code_id, action, coder, new_code_id, memo)])[0]
+
+    def decide_many(self, decisions: list[tuple]) -> list[int]:
+        """Record ``(segment_id, code_id, action, coder, new_code_id, memo)`` tuples, all or none."""
+        checked = [self._checked(*d) for d in decisions]
+        ids = []
+        with self._transaction() as db:
+            for values in checked:
+                cursor = db.execute(
+                    "INSERT INTO decisions (segment_id, code_id, action, new_code_id, memo, coder, "
+                    "created_at, segment_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
+                ids.append(int(cursor.lastrowid))
+        return ids
+
+    def _checked(self, segment_id, code_id, action, coder, new_code_id=None, memo=None) -> tuple:
+        if action not in ACTIONS:
+            raise StoreError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}",
+                             path=self.path)
+        if action == "recode" and not new_code_id:
+            raise StoreError("a re-code needs the new code", path=self.path)
+        if not coder:
+            raise StoreError("a decision needs a coder name", path=self.path)
+        row = self.db.execute("SELECT text_sha256 FROM segments WHERE segment_id = ?",
+                              (segment_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"unknown segment {segment_id!r}", path=self.path)
+        return (segment_id, code_id, action, new_code_id, memo, coder, _now(), row[0])
+
+    def undo(self, coder: str) -> int | None:
+        """Undo the coder's most recent decision still in force; return its id (None if none)."""
+        with self._transaction() as db:
+            row = db.execute("SELECT MAX(decision_id) FROM decisions WHERE coder = ? AND undone = 0",
+                             (coder,)).fetchone()
+            if row[0] is None:
+                return None
+            db.execute("UPDATE decisions SET undone = 1 WHERE decision_id = ?", (row[0],))
+        return int(row[0])
+
+    def decisions(self, coder: str | None = None, *, include_undone: bool = False):
+        """Decisions as a DataFrame, with ``stale`` = the segment's text changed since."""
+        import pandas as pd
+
+        query = ("SELECT d.*, (s.text_sha256 IS NULL OR s.text_sha256 != d.segment_sha256) AS stale "
+                 "FROM decisions d LEFT JOIN segments s USING (segment_id) WHERE 1=1")
+        params: list = []
+        if coder is not None:
+            query += " AND d.coder = ?"
+            params.append(coder)
+        if not include_undone:
+            query += " AND d.undone = 0"
+        frame = pd.read_sql_query(query + " ORDER BY d.decision_id", self.db, params=params)
+        frame["stale"] = frame["stale"].astype(bool)
+        return frame
+
+    def coders(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT coder FROM decisions ORDER BY coder")]
+
+    def effective_codings(self, suggestions, coder: str | None = None):
+        """Suggestions of the latest run with the human decisions applied.
+
+        Per (segment, code) the coder's latest decision in force wins: accept →
+        ``accepted``, reject → ``rejected``, recode → the suggestion ``rejected`` and
+        the new code ``accepted``; add → an ``accepted`` coding with method
+        ``human``.  Stale decisions are not applied; their codings keep status
+        ``suggested`` and get ``needs_review``.  With several coders and no
+        ``coder``, a coding is accepted when any coder accepted it last.
+        """
+        import pandas as pd
+
+        decisions = self.decisions(coder)
+        codings = suggestions.copy()
+        codings["coder"] = ""
+        codings["needs_review"] = False
+        codings["memo"] = ""
+        if decisions.empty:
+            return codings
+        latest = decisions[decisions.action != "memo"].drop_duplicates(
+            ["segment_id", "code_id", "coder"], keep="last")
+        index = {(s, c): i for i, (s, c) in enumerate(zip(codings.segment_id, codings.code_id,
+                                                           strict=True))}
+        added = []
+        for d in latest.itertuples():
+            key = (d.segment_id, d.code_id)
+            if d.stale:
+                if key in index:
+                    codings.loc[codings.index[index[key]], "needs_review"] = True
+                continue
+            if d.action in ("accept", "reject", "recode") and key in index:
+                row = codings.index[index[key]]
+                codings.loc[row, "status"] = "accepted" if d.action == "accept" else "rejected"
+                codings.loc[row, "coder"] = d.coder
+            if d.action in ("add", "recode"):
+                code = d.new_code_id if d.action == "recode" else d.code_id
+                added.append({"segment_id": d.segment_id, "code_id": code, "score": 1.0,
+                              "method": "human", "evidence": f"{d.action} by {d.coder}",
+                              "status": "accepted", "coder": d.coder, "needs_review": False,
+                              "memo": ""})
+        memos = decisions[decisions.action == "memo"]
+        for m in memos.itertuples():
+            key = (m.segment_id, m.code_id)
+            if key in index:
+                codings.loc[codings.index[index[key]], "memo"] = m.memo or ""
+        if added:
+            codings = pd.concat([codings, pd.DataFrame(added)], ignore_index=True)
+        return codings
