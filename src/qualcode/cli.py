@@ -527,6 +527,46 @@ def review(
                       f"{done['remaining']} left in the queue.")
 
 
+@app.command()
+def export(
+    results_dir: ResultsDir,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="docx (Word report), xlsx or csv.")
+                   ] = "docx",
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="File (docx, xlsx) or folder (csv) [default: inside the results folder]")
+    ] = None,
+    status: StatusOpt = "all",
+    min_score: MinScoreOpt = 0.0,
+) -> None:
+    """Export the analysis: a Word report, an Excel workbook, or CSV tables.
+
+    Example: [bold]qualcode export results/ --format docx --status accepted[/bold]
+    """
+    from .results import load_results
+
+    with user_errors():
+        results = load_results(results_dir)
+        if fmt == "docx":
+            from .report import write_report
+
+            path = write_report(results, out_file or results_dir / "report.docx", status=status,
+                                min_score=min_score)
+        elif fmt == "xlsx":
+            from .workbook import write_workbook
+
+            path = write_workbook(results, out_file or results_dir / "tables.xlsx", status=status,
+                                  min_score=min_score)
+        elif fmt == "csv":
+            from .workbook import export_csv
+
+            paths = export_csv(results, out_file or results_dir / "tables", status=status,
+                               min_score=min_score)
+            path = paths[0].parent if paths else out_file
+        else:
+            raise typer.BadParameter(f"{fmt!r}; use docx, xlsx or csv", param_hint="--format")
+        out.print(f"Wrote {escape(str(path))} — basis: {escape(results.basis)}; status: {status}")
+
+
 @codebook_app.command("check")
 def codebook_check(
     file: Annotated[Path, typer.Argument(help="Codebook YAML file.", show_default=False)],
