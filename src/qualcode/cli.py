@@ -368,7 +368,9 @@ def _emit(frame, fmt: str, out_file: Path | None, title: str) -> None:
 
 def _cell(value) -> str:
     if isinstance(value, float):
-        return f"{value:.1f}" if value != int(value) else str(int(value))
+        if value != value:  # NaN: undefined (e.g. kappa with no variation)
+            return "—"
+        return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
     return str(value)
 
 
@@ -565,6 +567,41 @@ def export(
         else:
             raise typer.BadParameter(f"{fmt!r}; use docx, xlsx or csv", param_hint="--format")
         out.print(f"Wrote {escape(str(path))} — basis: {escape(results.basis)}; status: {status}")
+
+
+@app.command("agreement")
+def agreement_command(
+    results_dir: ResultsDir,
+    coders: Annotated[list[str], typer.Option(
+        "--coders", help="Two or more coders (repeat the option); 'machine' = the suggestions.",
+        show_default=False)],
+    unit: Annotated[str, typer.Option(help="segment or document.")] = "segment",
+    disagreements: Annotated[int, typer.Option(help="Show this many disagreements to discuss.")] = 10,
+) -> None:
+    """Agreement between coders: % agreement, Cohen's kappa and Krippendorff's alpha per code.
+
+    Example: [bold]qualcode agreement results/ --coders alice --coders bob[/bold]
+    """
+    from .agreement import agreement
+    from .review import coder_codings
+
+    with user_errors():
+        codings, units = coder_codings(results_dir, coders)
+        if unit == "document":
+            from .results import load_results
+
+            documents = load_results(results_dir).segments.set_index("segment_id").document_id
+            codings = codings.assign(document_id=codings.segment_id.map(documents))
+            units = {c: sorted(set(documents[list(u)])) for c, u in units.items()}
+        report = agreement(codings, coders=coders, units=units, unit=unit)
+        frame = report.per_code.set_index("code_id")
+        _emit(frame, "table", None, f"Agreement between {', '.join(coders)} by {unit}")
+        overall = report.overall
+        out.print(f"overall: {overall['units']} units, mean agreement "
+                  f"{overall['mean_percent_agreement']:.1f}%, kappa {_cell(overall['cohen_kappa'])}, "
+                  f"alpha {_cell(overall['krippendorff_alpha'])}")
+        if disagreements and len(report.disagreements):
+            out.print(report.disagreements.head(disagreements).to_string(index=False))
 
 
 @codebook_app.command("check")

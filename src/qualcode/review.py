@@ -17,8 +17,8 @@ from pathlib import Path
 from .errors import OptionError, ResultsError
 from .store import ACTIONS, ProjectStore, StoreError
 
-__all__ = ["ORDERS", "QUEUE_COLUMNS", "accept_above", "apply_decisions", "export_queue",
-           "import_decisions", "review_queue"]
+__all__ = ["MACHINE", "ORDERS", "QUEUE_COLUMNS", "accept_above", "apply_decisions", "coder_codings",
+           "export_queue", "import_decisions", "review_queue"]
 
 ORDERS = ("confidence", "code", "document")
 QUEUE_COLUMNS = ["segment_id", "code_id", "score", "method", "speaker", "text", "evidence",
@@ -187,3 +187,40 @@ def _check_row(row: dict, action: str, codes: set, segments: set) -> str | None:
     if action == "recode" and new not in codes:
         return f"re-code needs a known new_code_id, got {new!r}"
     return None
+
+
+MACHINE = "machine"
+
+
+def coder_codings(folder: str | Path, coders: list[str]):
+    """Each coder's codings and the segments they coded, for :func:`qualcode.agreement.agreement`.
+
+    A person's codings are the suggestions they accepted plus the codes they added
+    or re-coded to; the segments they coded are those they made any decision on.
+    ``machine`` stands for every suggestion of the latest run, on every segment.
+    Returns ``(codings, units)``.
+    """
+    import pandas as pd
+
+    from .results import load_results
+
+    results = load_results(folder)
+    rows, units = [], {}
+    with _store(folder) as store:
+        known = store.coders()
+        for coder in coders:
+            if coder == MACHINE:
+                suggestions = store.suggestions()
+                rows += [{"coder": MACHINE, "segment_id": s, "code_id": c}
+                         for s, c in zip(suggestions.segment_id, suggestions.code_id, strict=True)]
+                units[MACHINE] = list(results.segments.segment_id)
+                continue
+            if coder not in known:
+                raise OptionError(f"unknown coder {coder!r}; coders with decisions: "
+                                  f"{', '.join(known) or 'none yet'} (and {MACHINE})")
+            effective = store.effective_codings(store.suggestions(), coder=coder)
+            mine = effective[(effective.status == "accepted") & (effective.coder == coder)]
+            rows += [{"coder": coder, "segment_id": s, "code_id": c}
+                     for s, c in zip(mine.segment_id, mine.code_id, strict=True)]
+            units[coder] = sorted(set(store.decisions(coder).segment_id))
+    return pd.DataFrame(rows, columns=["coder", "segment_id", "code_id"]), units
