@@ -59,6 +59,15 @@ class CodingResult:
     run: dict
     codebook: Codebook
     corpus: Corpus | None = field(default=None, repr=False)
+    folder: Path | None = None
+
+    def results(self):
+        """The written results folder as :class:`~qualcode.results.Results`, for every analysis."""
+        from .results import load_results
+
+        if self.folder is None:
+            raise ValueError("this run wrote no folder: call code_transcripts(..., out=DIR)")
+        return load_results(self.folder)
 
     def summary(self):
         """Suggestions per theme and code: segments, documents, participants, mean score."""
@@ -103,6 +112,7 @@ def code_transcripts(
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
+    paths = [paths] if isinstance(paths, str | Path) else list(paths)
     if not isinstance(codebook, Codebook):
         codebook = load_codebook(codebook)
     settings = codebook.settings
@@ -175,7 +185,8 @@ def code_transcripts(
         write_tables(out, {"segments.csv": segments_frame, "codings.csv": codings_frame,
                            "codebook.yaml": codebook.source, "run.json": run})
         codings_frame = apply_decisions(out)  # human decisions survive every re-run
-    return CodingResult(segments_frame, codings_frame, run, codebook, corpus)
+    return CodingResult(segments_frame, codings_frame, run, codebook, corpus,
+                        Path(out) if out is not None else None)
 
 
 def _record(out, run, codebook, segments, codings) -> None:

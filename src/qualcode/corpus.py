@@ -169,6 +169,8 @@ def collect_transcripts(paths: Iterable[str | Path]) -> list[Path]:
 
     A file named twice (directly and through its folder) is read once.
     """
+    if isinstance(paths, str | Path):  # one file or folder given on its own
+        paths = [paths]
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -226,7 +228,7 @@ def load_corpus(
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {unit!r}")
-    paths = list(paths)
+    paths = [paths] if isinstance(paths, str | Path) else list(paths)
     files = collect_transcripts(paths)
     table = _participant_table(files, participants)
     if table is not None:
