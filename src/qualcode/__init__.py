@@ -50,7 +50,7 @@ _EXPORTS = {
 }
 _ERRORS = (
     "CacheError", "CodebookError", "CorpusError", "ExportError", "GoldError", "ModelError",
-    "OptionError", "ParticipantsError", "QualcodeError", "QualcodeWarning", "ResultsError", "TranscriptError",
+    "OptionError", "ParticipantsError", "StoreError", "QualcodeError", "QualcodeWarning", "ResultsError", "TranscriptError",
 )
 
 __all__ = sorted([*_EXPORTS, *_ERRORS, "__version__"])
@@ -67,6 +67,7 @@ from .errors import (  # noqa: E402  (errors are tiny and always needed)
     QualcodeError,
     QualcodeWarning,
     ResultsError,
+    StoreError,
     TranscriptError,
 )
 

@@ -16,6 +16,7 @@ Hierarchy::
     ├── CacheError           the parse cache cannot be written
     ├── ResultsError         a results directory is missing or incomplete
     ├── OptionError          an analysis option names an unknown code, theme, attribute… (also a ValueError)
+    ├── StoreError           the project store is unreadable, newer than this version, or misused
     └── ExportError          an export cannot be produced
 
     QualcodeWarning (UserWarning)
@@ -46,6 +47,7 @@ __all__ = [
     "QualcodeError",
     "QualcodeWarning",
     "ResultsError",
+    "StoreError",
     "SpeakerWarning",
     "TranscriptError",
 ]
@@ -141,6 +143,10 @@ class ResultsError(QualcodeError):
 
 class OptionError(QualcodeError, ValueError):
     """An analysis option is not one of the valid values; the message lists them."""
+
+
+class StoreError(QualcodeError):
+    """The project store is unreadable, from a newer qualcode, or asked something impossible."""
 
 
 class ExportError(QualcodeError):

@@ -24,17 +24,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import QualcodeError
+from .errors import StoreError
 
 __all__ = ["ACTIONS", "SCHEMA_VERSION", "ProjectStore", "StoreError"]
 
 ACTIONS = ("accept", "reject", "recode", "add", "memo")
 SCHEMA_VERSION = 1
 STORE_NAME = "project.sqlite"
-
-
-class StoreError(QualcodeError):
-    """The project store is unreadable, from a newer qualcode, or asked something impossible."""
 
 
 _MIGRATIONS: dict[int, str] = {
