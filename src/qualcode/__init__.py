@@ -50,7 +50,8 @@ _EXPORTS = {
 }
 _ERRORS = (
     "CacheError", "CodebookError", "CorpusError", "ExportError", "GoldError", "ModelError",
-    "OptionError", "ParticipantsError", "StoreError", "QualcodeError", "QualcodeWarning", "ResultsError", "TranscriptError",
+    "OptionError", "ParticipantsError", "QualcodeError", "QualcodeWarning", "ResultsError",
+    "StoreError", "TranscriptError",
 )
 
 __all__ = sorted([*_EXPORTS, *_ERRORS, "__version__"])

@@ -47,8 +47,8 @@ __all__ = [
     "QualcodeError",
     "QualcodeWarning",
     "ResultsError",
-    "StoreError",
     "SpeakerWarning",
+    "StoreError",
     "TranscriptError",
 ]
 

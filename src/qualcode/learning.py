@@ -87,7 +87,7 @@ __all__ = [
 #: Human decisions understood by :func:`labels_from_decisions`.
 ACTIONS = ("accept", "reject", "add", "recode")
 #: Positives and negatives a code needs for sigmoid calibration (5 per fold of 3).
-MIN_CALIBRATION_EXAMPLES = 15
+MIN_CALIBRATION_EXAMPLES = 30
 CALIBRATION_FOLDS = 3
 #: Held-out positives a code needs before its threshold is tuned.
 MIN_TUNING_POSITIVES = 3
