@@ -16,6 +16,7 @@ CELL_MARGIN_TWIPS = 57  # 0.1 cm left and right: narrow numeric columns keep the
 MARGIN_CM = 2.2
 PAGES = {"fr": (21.0, 29.7), "en": (21.59, 27.94)}  # A4, US Letter (cm)
 LANGUAGE_TAGS = {"fr": "fr-FR", "en": "en-GB"}
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def _element(tag: str, **attributes: str):
@@ -46,10 +47,12 @@ class Builder:
         normal = self.document.styles["Normal"]
         normal.font.size = Pt(10.5)
         normal.paragraph_format.space_after = Pt(6)
-        defaults = self.document.styles.element.find(
-            "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}docDefaults")
-        run_defaults = defaults.find(".//{http://schemas.openxmlformats.org/wordprocessingml/2006/main}rPr")
-        run_defaults.append(_element("w:lang", val=LANGUAGE_TAGS.get(language, "en-GB")))
+        run_defaults = self.document.styles.element.find(f"{W}docDefaults/{W}rPrDefault/{W}rPr")
+        lang = run_defaults.find(f"{W}lang")
+        if lang is None:
+            lang = _element("w:lang")
+            run_defaults.append(lang)
+        lang.set(f"{W}val", LANGUAGE_TAGS.get(language, "en-GB"))  # Word's spelling and hyphenation
 
     # ------------------------------------------------------------------ text
 
@@ -138,11 +141,13 @@ class Builder:
     # ------------------------------------------------------------------ tables
 
     def table(self, caption: str, header: list[str], rows: list[list], *, widths: list[float],
-              numeric: set[int] = frozenset(), size: float = 9):
+              numeric: set[int] = frozenset(), size: float = 9, together: bool = True):
         """A captioned table: shaded bold header repeated on each page, numbers right-aligned.
 
         A cell is a string, or ``(text, note)`` for a note on a second line in small grey.
-        ``widths`` (cm) are scaled down to the text width when wider.
+        ``widths`` (cm) are scaled down to the text width when wider.  ``together`` keeps
+        the table on one page (for tables shorter than a page); the header row always
+        stays with the first body row.
         """
         self.caption("table", caption).paragraph_format.keep_with_next = True
         table = self.document.add_table(rows=1 + len(rows), cols=len(header))
@@ -151,15 +156,21 @@ class Builder:
         margins = _element("w:tblCellMar")
         for side in ("left", "right"):
             margins.append(_element(f"w:{side}", w=str(CELL_MARGIN_TWIPS), type="dxa"))
-        table._tbl.tblPr.append(margins)
+        properties = table._tbl.tblPr
+        look = properties.find(f"{W}tblLook")  # the schema wants tblCellMar before tblLook
+        if look is None:
+            properties.append(margins)
+        else:
+            look.addprevious(margins)
         for index, width in enumerate(self._fit(widths, header, numeric, size)):
             self._width(table, index, width)
         for row_index, values in enumerate([header, *rows]):
             row = table.rows[row_index]
             self._row(row, header=row_index == 0)
+            keep = row_index == 0 or (together and row_index < len(rows))
             for column, value in enumerate(values):
                 self._cell(row.cells[column], value, size, header=row_index == 0,
-                           right=column in numeric)
+                           right=column in numeric, keep=keep)
         return table
 
     def _fit(self, widths: list[float], header: list[str], numeric: set[int], size: float) -> list[float]:
@@ -190,7 +201,7 @@ class Builder:
             properties.append(_element("w:tblHeader"))
 
     @staticmethod
-    def _cell(cell, value, size: float, *, header: bool, right: bool) -> None:
+    def _cell(cell, value, size: float, *, header: bool, right: bool, keep: bool) -> None:
         from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
         from docx.enum.text import WD_ALIGN_PARAGRAPH
         from docx.oxml.ns import qn
@@ -199,6 +210,7 @@ class Builder:
         text, note = value if isinstance(value, tuple) else (value, None)
         paragraph = cell.paragraphs[0]
         paragraph.paragraph_format.space_after = Pt(0)
+        paragraph.paragraph_format.keep_with_next = keep or None
         if right:
             paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         for index, part in enumerate(str(text).split(SOFT_HYPHEN)):

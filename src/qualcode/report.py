@@ -33,7 +33,7 @@ from .workbook import _save, code_frequencies, theme_frequencies
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["write_report"]
+__all__ = ["build_report", "write_report"]
 
 LANGUAGES = ("fr", "en")
 
@@ -145,7 +145,7 @@ def _codebook(doc: Builder, ctx: _Context, codes: pd.DataFrame) -> None:
              ctx.count(r.participants)] for r in codes.itertuples()]
     table = doc.table(w["cap_codebook"], [w["theme"], w["code"], w["definition"], w["segments"],
                                           w["participants"]], rows, widths=[3.3, 3.8, 6.5, 1.5, 1.5],
-                      numeric={3, 4}, size=8.5)
+                      numeric={3, 4}, size=8.5, together=False)
     doc.merge_runs(table, 0, list(codes.theme_id))
 
 
@@ -205,6 +205,7 @@ def _heatmap(matrix: pd.DataFrame, ctx: _Context) -> io.BytesIO:
     import textwrap
 
     from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
+    from matplotlib.ticker import MaxNLocator
 
     values = matrix.T.to_numpy()
     top = max(int(values.max()) if values.size else 0, 1)
@@ -220,7 +221,8 @@ def _heatmap(matrix: pd.DataFrame, ctx: _Context) -> io.BytesIO:
         axes.text(j, i, str(value), ha="center", va="center", fontsize=7,
                   color="white" if value > 0.55 * top else "black")
     label = ctx.words["segments"].replace("\u00ad", "")
-    figure.colorbar(image, ax=axes, shrink=0.6, pad=0.02).set_label(label, fontsize=8)
+    bar = figure.colorbar(image, ax=axes, shrink=0.6, pad=0.02, ticks=MaxNLocator(integer=True))
+    bar.set_label(label, fontsize=8)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=200, metadata={"Software": None})
     buffer.seek(0)
