@@ -74,7 +74,9 @@ def review_queue(folder: str | Path, *, coder: str, order: str = "confidence",
     codes = [c.id for c in results.codebook.codes]
     if code is not None and code not in codes:
         raise OptionError(f"unknown code {code!r}; choose from: {', '.join(codes)}")
-    done = set(zip(decided.segment_id, decided.code_id, strict=True))
+    # Memos and decisions made on text that has since changed leave the item in the queue.
+    final = decided[(decided.action != "memo") & ~decided.stale]
+    done = set(zip(final.segment_id, final.code_id, strict=True))
     pending = suggestions[[(s, c) not in done for s, c in zip(suggestions.segment_id,
                                                                suggestions.code_id, strict=True)]]
     if code is not None:
@@ -123,7 +125,8 @@ def export_queue(folder: str | Path, path: str | Path, *, coder: str, order: str
 
     path = Path(path)
     queue = review_queue(folder, coder=coder, order=order)
-    frame = queue.reindex(columns=QUEUE_COLUMNS).fillna({"decision": "", "new_code_id": "", "memo": ""})
+    frame = queue.reindex(columns=QUEUE_COLUMNS)
+    frame[["decision", "new_code_id", "memo"]] = ""
     if path.suffix.lower() == ".xlsx":
         atomic_write(path, lambda tmp: frame.to_excel(tmp, index=False, sheet_name="queue",
                                                       engine="openpyxl"))

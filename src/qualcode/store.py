@@ -219,12 +219,15 @@ class ProjectStore:
     def effective_codings(self, suggestions, coder: str | None = None):
         """Suggestions of the latest run with the human decisions applied.
 
-        Per (segment, code) the coder's latest decision in force wins: accept →
-        ``accepted``, reject → ``rejected``, recode → the suggestion ``rejected`` and
-        the new code ``accepted``; add → an ``accepted`` coding with method
-        ``human``.  Stale decisions are not applied; their codings keep status
-        ``suggested`` and get ``needs_review``.  With several coders and no
-        ``coder``, a coding is accepted when any coder accepted it last.
+        Each coder's latest decision in force on a (segment, code) counts: accept →
+        ``accepted``; reject → ``rejected``; recode → the suggestion ``rejected``
+        and the new code ``accepted``; add → the code ``accepted``.  Across coders
+        (``coder=None``) a coding is ``accepted`` when any coder's latest decision
+        accepts it, else ``rejected`` when one rejects it; ``coder`` lists who.
+        An accepted coding the latest run no longer suggests is kept, with its last
+        machine provenance (or method ``human`` when the machine never suggested
+        it).  Stale decisions (the segment text changed) are not applied: the
+        coding stays ``suggested`` with ``needs_review``.  Memos fill ``memo``.
         """
         import pandas as pd
 
@@ -235,32 +238,57 @@ class ProjectStore:
         codings["memo"] = ""
         if decisions.empty:
             return codings
+        votes = self._votes(decisions)
+        index = {(s, c): label for label, s, c in zip(codings.index, codings.segment_id,
+                                                      codings.code_id, strict=True)}
+        extra = []
+        for key, (status, who, review) in sorted(votes.items()):
+            if key in index:
+                if status is not None:
+                    codings.loc[index[key], ["status", "coder"]] = [status, who]
+                codings.loc[index[key], "needs_review"] = review
+            elif status == "accepted" or review:
+                row = self._last_suggestion(*key) or {
+                    "segment_id": key[0], "code_id": key[1], "score": 1.0, "method": "human",
+                    "evidence": f"added by {who}"}
+                row.update(status="accepted" if status == "accepted" else "suggested", coder=who,
+                           needs_review=review, memo="")
+                extra.append(row)
+        for m in decisions[decisions.action == "memo"].itertuples():
+            if (m.segment_id, m.code_id) in index:
+                codings.loc[index[(m.segment_id, m.code_id)], "memo"] = m.memo or ""
+        if extra:
+            codings = pd.concat([codings, pd.DataFrame(extra)], ignore_index=True)
+        return codings
+
+    @staticmethod
+    def _votes(decisions) -> dict[tuple[str, str], tuple[str | None, str, bool]]:
+        """``(segment, code) → (status, coders, needs_review)`` from each coder's latest decision."""
         latest = decisions[decisions.action != "memo"].drop_duplicates(
             ["segment_id", "code_id", "coder"], keep="last")
-        index = {(s, c): i for i, (s, c) in enumerate(zip(codings.segment_id, codings.code_id,
-                                                           strict=True))}
-        added = []
+        marks: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for d in latest.itertuples():
             key = (d.segment_id, d.code_id)
+            new_code = d.new_code_id if isinstance(d.new_code_id, str) and d.new_code_id else None
+            target = (d.segment_id, new_code or d.code_id)
             if d.stale:
-                if key in index:
-                    codings.loc[codings.index[index[key]], "needs_review"] = True
+                marks.setdefault(target if d.action == "add" else key, []).append((d.coder, "review"))
                 continue
-            if d.action in ("accept", "reject", "recode") and key in index:
-                row = codings.index[index[key]]
-                codings.loc[row, "status"] = "accepted" if d.action == "accept" else "rejected"
-                codings.loc[row, "coder"] = d.coder
+            if d.action in ("accept", "reject", "recode"):
+                outcome = "accepted" if d.action == "accept" else "rejected"
+                marks.setdefault(key, []).append((d.coder, outcome))
             if d.action in ("add", "recode"):
-                code = d.new_code_id if d.action == "recode" else d.code_id
-                added.append({"segment_id": d.segment_id, "code_id": code, "score": 1.0,
-                              "method": "human", "evidence": f"{d.action} by {d.coder}",
-                              "status": "accepted", "coder": d.coder, "needs_review": False,
-                              "memo": ""})
-        memos = decisions[decisions.action == "memo"]
-        for m in memos.itertuples():
-            key = (m.segment_id, m.code_id)
-            if key in index:
-                codings.loc[codings.index[index[key]], "memo"] = m.memo or ""
-        if added:
-            codings = pd.concat([codings, pd.DataFrame(added)], ignore_index=True)
-        return codings
+                marks.setdefault(target, []).append((d.coder, "accepted"))
+        votes = {}
+        for key, items in marks.items():
+            accepted = sorted({c for c, o in items if o == "accepted"})
+            rejected = sorted({c for c, o in items if o == "rejected"})
+            status = "accepted" if accepted else "rejected" if rejected else None
+            votes[key] = (status, ", ".join(accepted or rejected),
+                          any(o == "review" for _, o in items))
+        return votes
+
+    def _last_suggestion(self, segment_id: str, code_id: str) -> dict | None:
+        row = self.db.execute("SELECT record FROM suggestions WHERE segment_id = ? AND code_id = ? "
+                              "ORDER BY run_id DESC LIMIT 1", (segment_id, code_id)).fetchone()
+        return json.loads(row[0]) if row else None

@@ -42,7 +42,9 @@ def run_review(folder: Path, *, coder: str, order: str, code: str | None, consol
                 position += 1
                 continue
             if key == "u":
-                if store.undo(coder) is not None:
+                if done["decisions"] <= 0:
+                    console.print("[dim]nothing to undo in this session[/dim]")
+                elif store.undo(coder) is not None:
                     done["decisions"] -= 1
                     queue = review_queue(folder, coder=coder, order=order, code=code)
                     position = 0
@@ -52,10 +54,14 @@ def run_review(folder: Path, *, coder: str, order: str, code: str | None, consol
             if decision is None:
                 console.print(KEYS)
                 continue
-            store.decide(row.segment_id, row.code_id, decision[0], coder, new_code_id=decision[1],
-                         memo=decision[2])
+            action, new_code, memo = decision
+            if action == "add":  # the added code is the decision's code
+                store.decide(row.segment_id, new_code, "add", coder)
+            else:
+                store.decide(row.segment_id, row.code_id, action, coder, new_code_id=new_code,
+                             memo=memo)
             done["decisions"] += 1
-            if decision[0] != "memo":
+            if action not in ("memo", "add"):  # a memo or an added code leaves the suggestion to decide
                 position += 1
     done["remaining"] = len(review_queue(folder, coder=coder, order=order, code=code))
     apply_decisions(folder)
