@@ -42,6 +42,10 @@ _EXPORTS = {
     "lemma_frequencies": "exploration",
     "write_report": "report",
     "write_workbook": "workbook",
+    "CodeClassifier": "learning",
+    "export_qdc": "refi",
+    "export_qdpx": "refi",
+    "read_refi": "refi",
     "load_codebook": "codebook",
     "load_results": "results",
     "Results": "results",
@@ -50,7 +54,7 @@ _EXPORTS = {
 }
 _ERRORS = (
     "CacheError", "CodebookError", "CorpusError", "ExportError", "GoldError", "ModelError",
-    "OptionError", "ParticipantsError", "QualcodeError", "QualcodeWarning", "ResultsError",
+    "OptionError", "ParticipantsError", "QualcodeError", "QualcodeWarning", "RefiError", "ResultsError",
     "StoreError", "TranscriptError",
 )
 
@@ -67,6 +71,7 @@ from .errors import (  # noqa: E402  (errors are tiny and always needed)
     ParticipantsError,
     QualcodeError,
     QualcodeWarning,
+    RefiError,
     ResultsError,
     StoreError,
     TranscriptError,

@@ -532,15 +532,18 @@ def review(
 @app.command()
 def export(
     results_dir: ResultsDir,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="docx (Word report), xlsx or csv.")
-                   ] = "docx",
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="docx (Word report), xlsx, csv, qdpx (REFI-QDA project) or qdc (codebook).")
+    ] = "docx",
+    transcripts: Annotated[Path | None, typer.Option(
+        help="The transcripts folder of the run (a .qdpx carries the documents' text).")] = None,
     out_file: Annotated[Path | None, typer.Option(
         "--out", "-o", help="File (docx, xlsx) or folder (csv) [default: inside the results folder]")
     ] = None,
     status: StatusOpt = "all",
     min_score: MinScoreOpt = 0.0,
 ) -> None:
-    """Export the analysis: a Word report, an Excel workbook, or CSV tables.
+    """Export: a Word report, an Excel workbook, CSV tables, or REFI-QDA for NVivo, ATLAS.ti, MAXQDA.
 
     Example: [bold]qualcode export results/ --format docx --status accepted[/bold]
     """
@@ -558,6 +561,17 @@ def export(
 
             path = write_workbook(results, out_file or results_dir / "tables.xlsx", status=status,
                                   min_score=min_score)
+        elif fmt in ("qdpx", "qdc"):
+            from .refi import export_qdc, export_qdpx
+
+            if fmt == "qdc":
+                path = export_qdc(results.codebook, out_file or results_dir / "codebook.qdc")
+            else:
+                if transcripts is None:
+                    raise typer.BadParameter("a .qdpx holds the documents' text: give --transcripts",
+                                             param_hint="--transcripts")
+                path = export_qdpx(results, out_file or results_dir / "project.qdpx",
+                                   corpus=transcripts)
         elif fmt == "csv":
             from .workbook import export_csv
 
@@ -565,7 +579,7 @@ def export(
                                min_score=min_score)
             path = paths[0].parent if paths else out_file
         else:
-            raise typer.BadParameter(f"{fmt!r}; use docx, xlsx or csv", param_hint="--format")
+            raise typer.BadParameter(f"{fmt!r}; use docx, xlsx, csv, qdpx or qdc", param_hint="--format")
         out.print(f"Wrote {escape(str(path))} — basis: {escape(results.basis)}; status: {status}")
 
 

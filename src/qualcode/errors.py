@@ -17,6 +17,7 @@ Hierarchy::
     ├── ResultsError         a results directory is missing or incomplete
     ├── OptionError          an analysis option names an unknown code, theme, attribute… (also a ValueError)
     ├── StoreError           the project store is unreadable, newer than this version, or misused
+    ├── RefiError            a REFI-QDA file is malformed, unsafe or not REFI-QDA at all
     └── ExportError          an export cannot be produced
 
     QualcodeWarning (UserWarning)
@@ -46,6 +47,7 @@ __all__ = [
     "Problem",
     "QualcodeError",
     "QualcodeWarning",
+    "RefiError",
     "ResultsError",
     "SpeakerWarning",
     "StoreError",
@@ -143,6 +145,10 @@ class ResultsError(QualcodeError):
 
 class OptionError(QualcodeError, ValueError):
     """An analysis option is not one of the valid values; the message lists them."""
+
+
+class RefiError(QualcodeError):
+    """A REFI-QDA file is malformed, unsafe or not REFI-QDA at all."""
 
 
 class StoreError(QualcodeError):

@@ -10,8 +10,11 @@ that the ones it is least sure about come first (:func:`uncertainty_order`).
 From decisions to training examples (:func:`labels_from_decisions`)
 -------------------------------------------------------------------
 A decisions table has one row per human decision: ``segment_id, code_id, action``
-and, for ``recode``, ``new_code_id``.  Rows are applied in table order; when two
-rows speak about the same (segment, code), **the later one wins**.
+and, for ``recode``, ``new_code_id`` — such as ``ProjectStore.decisions()`` returns.
+Rows are applied in table order; when two rows speak about the same (segment,
+code), **the later one wins** (give one coder's decisions to learn from one coder).
+Rows flagged ``undone`` or ``stale`` (the segment's text changed since) and
+``memo`` rows are left out.
 
 =========  =====================================================
 action     effect
@@ -28,7 +31,7 @@ code was finally given to it and a negative example otherwise — whether the
 suggestion was rejected, recoded away, or never made.  (So leave no suggestion
 of a reviewed segment undecided: it counts as not given.)  Segments that no
 decision names are not training examples at all.  The codes learned about are
-every code the decisions name (``code_id`` and ``new_code_id``) plus any passed
+every code the decisions that count name (``code_id``, ``new_code_id``) plus any passed
 as ``codes`` (e.g. the codebook's), so a code never given is reported as skipped.
 
 Model
@@ -76,6 +79,7 @@ from .errors import ResultsError
 
 __all__ = [
     "ACTIONS",
+    "IGNORED_ACTIONS",
     "MIN_CALIBRATION_EXAMPLES",
     "MIN_TUNING_POSITIVES",
     "CodeClassifier",
@@ -84,9 +88,10 @@ __all__ = [
     "uncertainty_order",
 ]
 
-#: Human decisions understood by :func:`labels_from_decisions`.
+#: Decisions that give or withhold a code (:func:`labels_from_decisions`); ``memo`` is ignored.
 ACTIONS = ("accept", "reject", "add", "recode")
-#: Positives and negatives a code needs for sigmoid calibration (5 per fold of 3).
+IGNORED_ACTIONS = ("memo",)
+#: Positives and negatives a code needs for sigmoid calibration (10 per fold of 3).
 MIN_CALIBRATION_EXAMPLES = 30
 CALIBRATION_FOLDS = 3
 #: Held-out positives a code needs before its threshold is tuned.
@@ -335,6 +340,10 @@ def _is_missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def _is_true(value) -> bool:
+    return not _is_missing(value) and bool(value)
+
+
 def _as_texts(texts) -> tuple[list[str], object]:
     """Texts as a list of strings (missing → ""), and the index to label results with."""
     import pandas as pd
@@ -380,8 +389,9 @@ def labels_from_decisions(segments, decisions, *, codes: Iterable[str] | None = 
     segments : DataFrame
         With ``segment_id`` and ``text`` (``segments.csv`` of a results folder).
     decisions : DataFrame
-        ``segment_id, code_id, action`` (accept | reject | add | recode) and, for
-        recode, ``new_code_id``; in the order the decisions were taken.
+        ``segment_id, code_id, action`` (accept | reject | add | recode | memo) and,
+        for recode, ``new_code_id``; in the order the decisions were taken.  Rows
+        with a true ``undone`` or ``stale`` column, and memos, are left out.
     codes : iterable of str, optional
         More codes to learn about (every reviewed segment is a negative for them
         unless a decision gives them).
@@ -410,17 +420,21 @@ def labels_from_decisions(segments, decisions, *, codes: Iterable[str] | None = 
     known = set(segments.segment_id)
     given: dict[str, dict[str, bool]] = {}  # segment → code → given?
     universe = list(dict.fromkeys(codes or ()))
-    new_codes = decisions["new_code_id"] if "new_code_id" in decisions.columns \
-        else [None] * len(decisions)
-    for row, (segment, code, action, new) in enumerate(
-            zip(decisions.segment_id, decisions.code_id, decisions.action, new_codes, strict=True),
-            start=1):
+    nothing = [None] * len(decisions)
+    new_codes = decisions["new_code_id"] if "new_code_id" in decisions.columns else nothing
+    left_out = [any(_is_true(decisions[flag].iloc[k]) for flag in ("undone", "stale")
+                    if flag in decisions.columns) for k in range(len(decisions))]
+    for row, (segment, code, action, new, skip) in enumerate(
+            zip(decisions.segment_id, decisions.code_id, decisions.action, new_codes, left_out,
+                strict=True), start=1):
         action = "" if _is_missing(action) else str(action).strip().lower()
         code = "" if _is_missing(code) else str(code).strip()
         new = "" if _is_missing(new) else str(new).strip()
-        if action not in ACTIONS:
+        if action not in ACTIONS + IGNORED_ACTIONS:
             raise ResultsError(f"decisions row {row}: unknown action {action!r}; "
-                               f"use one of {', '.join(ACTIONS)}")
+                               f"use one of {', '.join(ACTIONS + IGNORED_ACTIONS)}")
+        if skip or action in IGNORED_ACTIONS:
+            continue
         if segment not in known:
             raise ResultsError(f"decisions row {row}: unknown segment {segment!r} (not in the segments)")
         if not code:

@@ -28,13 +28,14 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from lxml import etree
 
-from .errors import ExportError, OptionError, QualcodeError, QualcodeWarning
+from .errors import ExportError, OptionError, QualcodeWarning, RefiError
 from .outputs import atomic_write
 
 __all__ = ["DEFAULT_STATUSES", "SUGGESTIONS_USER", "RefiError", "RefiProject", "export_qdc",
@@ -53,10 +54,8 @@ MAX_MEMBERS = 100_000
 _PALETTE = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1",
             "#FF9DA7", "#9C755F", "#BAB0AC")
 _NOT_ATTRIBUTES = {"memo", "coder"}
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
-
-class RefiError(QualcodeError):
-    """A REFI-QDA file is malformed, unsafe or not REFI-QDA at all."""
 
 
 def _guid(*parts: object) -> str:
@@ -72,11 +71,16 @@ def _timestamp(value: str | None) -> str | None:
     return when.replace(tzinfo=when.tzinfo or UTC).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _xml(value) -> str:
+    """The value as text XML can hold (form feeds and the like dropped; source files keep them)."""
+    return _NOT_XML.sub("", str(value))
+
+
 def _sub(parent, tag: str, text: str | None = None, **attributes):
     element = etree.SubElement(parent, f"{{{etree.QName(parent).namespace}}}{tag}",
-                               {k: str(v) for k, v in attributes.items() if v is not None})
+                               {k: _xml(v) for k, v in attributes.items() if v is not None})
     if text:
-        element.text = text
+        element.text = _xml(text)
     return element
 
 
@@ -147,8 +151,7 @@ def export_qdc(codebook, path: str | Path) -> Path:
 
 def _statuses(status) -> tuple[str, ...]:
     chosen = (status,) if isinstance(status, str) else tuple(status)
-    if "all" in chosen:
-        chosen = DEFAULT_STATUSES
+    chosen = tuple(dict.fromkeys(x for s in chosen for x in (DEFAULT_STATUSES if s == "all" else [s])))
     wrong = [s for s in chosen if s not in DEFAULT_STATUSES]
     if wrong or not chosen:
         raise OptionError(f"status must be among accepted, suggested or all, not {wrong or chosen!r}; "
@@ -193,7 +196,7 @@ def _user_names(rows: list[dict], coders: dict[str, str]) -> None:
     """Who made each coding: the machine for suggestions, else the coder recorded or given."""
     default = next(iter(coders.values())) if len(set(coders.values())) == 1 else UNKNOWN_REVIEWER
     for row in rows:
-        coder = str(row.get("coder") or "").strip() if _present(row.get("coder")) else ""
+        coder = str(row["coder"]).strip() if _present(row.get("coder")) else ""
         row["user"] = (SUGGESTIONS_USER if row["status"] == "suggested"
                        else coders.get(coder, coder) if coder else default)
 
@@ -212,7 +215,9 @@ def _variable(series) -> tuple[str, object]:
     if types.is_integer_dtype(series) or (types.is_float_dtype(series) and len(values)
                                           and (values == values.round()).all()):
         return "Integer", lambda v: str(int(v))
-    return ("Float" if types.is_float_dtype(series) else "Text"), str
+    if types.is_float_dtype(series):
+        return "Float", lambda v: format(Decimal(repr(float(v))), "f")  # xsd:decimal: no exponent
+    return "Text", str
 
 
 def _truncate(text: str, limit: int = 100) -> str:
@@ -359,7 +364,7 @@ class _Project:
             _sub(coding, "CodeRef", targetGUID=self.code_guids[code_id])
             if _present(row.get("memo")):
                 note = etree.Element(f"{{{PROJECT_NS}}}Note", guid=_guid(coding_guid, "note"),
-                                     name=_truncate(str(row["memo"]), 60),
+                                     name=_xml(_truncate(str(row["memo"]), 60)),
                                      creatingUser=self.users[user])
                 if self.created:
                     note.set("creationDateTime", self.created)
