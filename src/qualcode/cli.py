@@ -359,6 +359,13 @@ def _emit(frame, fmt: str, out_file: Path | None, title: str) -> None:
         return
     text = frame.to_csv(lineterminator="\n") if fmt == "csv" else \
         f"{title}\n\n" + frame.to_markdown() + "\n"
+    _write_text(text, out_file)
+
+
+def _write_text(text: str, out_file: Path | None) -> None:
+    """Text to stdout, or atomically to ``out_file``."""
+    from .outputs import atomic_write
+
     if out_file is None:
         sys.stdout.write(text)
     else:
@@ -390,7 +397,6 @@ def hypotheses(
     Example: [bold]qualcode hypotheses results/ --status accepted --format md[/bold]
     """
     from .hypotheses import hypothesis_support, to_dict, to_markdown
-    from .outputs import atomic_write
     from .results import load_results
 
     with user_errors():
@@ -407,11 +413,7 @@ def hypotheses(
             import json
 
             text = json.dumps(to_dict(support), indent=2, ensure_ascii=False) + "\n"
-        if out_file is None:
-            sys.stdout.write(text)
-        else:
-            atomic_write(out_file, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-            out.print(f"Wrote {escape(str(out_file))}")
+        _write_text(text, out_file)
 
 
 def _print_hypotheses(support) -> None:
