@@ -165,7 +165,8 @@ def test_queue_for_one_code(folder, order):
 def test_unknown_order_or_code_lists_the_valid_values(folder):
     with pytest.raises(OptionError) as caught:
         review_queue(folder, coder="alice", order="random")
-    assert str(caught.value) == "unknown order 'random'; choose from: confidence, code, document"
+    assert str(caught.value) == ("unknown order 'random'; choose from: confidence, uncertainty, code, "
+                                 "document")
     with pytest.raises(OptionError) as caught:
         review_queue(folder, coder="alice", code="optimisme")
     message = str(caught.value)
@@ -173,8 +174,8 @@ def test_unknown_order_or_code_lists_the_valid_values(folder):
     assert message.split("choose from: ")[1].split(", ") == codebook_order()
     result = runner.invoke(app, ["review", str(folder), "--coder", "alice", "--order", "random"])
     assert result.exit_code == 2
-    assert result.stderr.splitlines() == ["error: unknown order 'random'; choose from: confidence, code, "
-                                          "document"]
+    assert result.stderr.splitlines() == ["error: unknown order 'random'; choose from: confidence, "
+                                          "uncertainty, code, document"]
 
 
 # ---------------------------------------------------------------------------- bulk accept

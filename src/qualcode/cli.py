@@ -227,10 +227,15 @@ def _print_summary(result) -> None:
 
 @app.command()
 def evaluate(
-    gold: Annotated[Path, typer.Option("--gold", "-g", help="Gold CSV of human codings.",
-                                       show_default=False)],
     pred: Annotated[Path, typer.Option("--pred", "-p", help="Results folder of `qualcode code`.",
                                        show_default=False)],
+    gold: Annotated[Path | None, typer.Option("--gold", "-g", help="Gold CSV of human codings.",
+                                              show_default=False)] = None,
+    held_out: Annotated[bool, typer.Option(
+        "--held-out", help="Instead: train the classifier on 80% of the human decisions in PRED "
+                           "and score it on the other 20%.")] = False,
+    coder: Annotated[str | None, typer.Option(help="With --held-out: learn from this coder only.")
+                     ] = None,
     scope: Annotated[str, typer.Option(
         help="documents: every segment of the gold's documents; gold: only segments it names")
     ] = "documents",
@@ -247,6 +252,11 @@ def evaluate(
     from .evaluation import evaluate as run_evaluation
 
     with user_errors():
+        if held_out:
+            _print_held_out(pred, coder, json_out)
+            return
+        if gold is None:
+            raise typer.BadParameter("give --gold FILE, or --held-out", param_hint="--gold")
         if scope not in ("documents", "gold"):
             raise typer.BadParameter(f"{scope!r}; use documents or gold", param_hint="--scope")
         report = run_evaluation(gold, pred, scope=scope, min_score=min_score)
@@ -258,6 +268,28 @@ def evaluate(
 
             atomic_write(json_out, lambda tmp: tmp.write_text(
                 json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"))
+
+
+def _print_held_out(pred: Path, coder: str | None, json_out: Path | None) -> None:
+    from .assisted import held_out
+
+    figures = held_out(pred, coder=coder)
+    table = Table(title="Classifier on held-out human decisions (20%)")
+    for column in ("code_id", "support", "predicted", "precision", "recall", "F1", "kappa", "model"):
+        table.add_column(column, justify="left" if column == "code_id" else "right")
+    for row in figures["per_code"]:
+        table.add_row(escape(row["code_id"]), str(row["support"]), str(row.get("predicted", "")),
+                      *(_cell(row[k]) if row[k] is not None else "—"
+                        for k in ("precision", "recall", "f1", "kappa")),
+                      "trained" if row.get("trained") else "not learned")
+    out.print(table)
+    micro, macro = figures["micro"], figures["macro"]
+    out.print(f"micro F1 {_cell(micro['f1'])} · macro F1 {_cell(macro['f1'])} · "
+              f"train {figures.get('n_train', '?')} / test {figures.get('n_test', '?')} segments")
+    if json_out is not None:
+        import json
+
+        _write_text(json.dumps(figures, indent=2, ensure_ascii=False, default=str) + "\n", json_out)
 
 
 def _print_evaluation(report, n_errors: int) -> None:
@@ -496,8 +528,9 @@ def review(
     results_dir: ResultsDir,
     coder: Annotated[str, typer.Option(help="Your coder name; decisions are kept per coder.",
                                        show_default=False)],
-    order: Annotated[str, typer.Option(help="confidence (least sure first), code or document.")
-                     ] = "confidence",
+    order: Annotated[str, typer.Option(
+        help="confidence (lowest score first), uncertainty (active learning), code or document.")
+    ] = "confidence",
     code_id: Annotated[str | None, typer.Option("--code", help="Only suggestions of this code.")] = None,
     accept_above: Annotated[float | None, typer.Option(
         min=0.0, max=1.0, help="Accept every pending suggestion with at least this score, then stop.")
@@ -585,6 +618,38 @@ def export(
         out.print(f"Wrote {escape(str(path))} — basis: {escape(results.basis)}; status: {status}")
 
 
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="A .qdpx or .qdc from another tool.", show_default=False)],
+    into: Annotated[Path, typer.Option("--into", help="Results folder to import into.", show_default=False)],
+    coder: Annotated[list[str] | None, typer.Option(
+        help="OLD=NEW: the file's user OLD is coder NEW (repeatable) [default: same name].")] = None,
+    code: Annotated[list[str] | None, typer.Option(
+        help="OLD=NEW: the file's code OLD (name or GUID) is code id NEW (repeatable).")] = None,
+) -> None:
+    """Import codings made in QualCoder, NVivo, ATLAS.ti, MAXQDA… as decisions; a .qdc only checks codes.
+
+    Example: [bold]qualcode import nvivo.qdpx --into results/ --coder "Alice Martin=alice"[/bold]
+    """
+    from .refi import import_refi
+
+    with user_errors():
+        pairs = [[v.rpartition("=")[::2] for v in values or []] for values in (coder, code)]
+        if any(not old.strip() or not new.strip() for found in pairs for old, new in found):
+            raise typer.BadParameter("use OLD=NEW", param_hint="--coder / --code")
+        coders, codes = ({o.strip(): n.strip() for o, n in found} for found in pairs)
+        report = import_refi(file, into, coders=coders, code_map=codes)
+        project = report.kind == "project"
+        table = Table(title=f"{escape(file.name)}: {report.recorded} decisions recorded"
+                      + ("" if project else " (codebook check only: nothing changed)"))
+        for header in ("coder", "added", "memos", "unchanged") if project else ("file's code", "code"):
+            table.add_column(header)
+        for row in ([(c, *map(str, n.values())) for c, n in report.counts.items()] if project
+                    else [(name, code_id or "—") for name, code_id in report.codes]):
+            table.add_row(*map(escape, row))
+        out.print(table, *map(escape, report.problems()), soft_wrap=True)
+
+
 @app.command("agreement")
 def agreement_command(
     results_dir: ResultsDir,
@@ -618,6 +683,27 @@ def agreement_command(
                   f"alpha {_cell(overall['krippendorff_alpha'])}")
         if disagreements and len(report.disagreements):
             out.print(report.disagreements.head(disagreements).to_string(index=False))
+
+
+@app.command()
+def learn(
+    results_dir: ResultsDir,
+    coder: Annotated[str | None, typer.Option(help="Learn from this coder's decisions only.")] = None,
+    tune_thresholds: Annotated[bool, typer.Option(
+        help="Choose each code's threshold on a validation split (best F1).")] = False,
+) -> None:
+    """Train a classifier on the human decisions and add its suggestions (method: model).
+
+    Example: [bold]qualcode learn results/ --coder alice[/bold]
+    """
+    from .assisted import add_model_suggestions
+
+    with user_errors():
+        summary = add_model_suggestions(results_dir, coder=coder, tune_thresholds=tune_thresholds)
+        out.print(f"Learned {len(summary['codes'])} codes from {summary['reviewed_segments']} reviewed "
+                  f"segments; {summary['suggestions_added']} new suggestions (method model), "
+                  f"{summary['probabilities_added_to_evidence']} probabilities added to existing "
+                  "ones. Not learned: " + escape(", ".join(summary["skipped"]) or "none"))
 
 
 @codebook_app.command("check")

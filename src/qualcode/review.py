@@ -20,7 +20,7 @@ from .store import ACTIONS, ProjectStore, StoreError
 __all__ = ["MACHINE", "ORDERS", "QUEUE_COLUMNS", "accept_above", "apply_decisions", "coder_codings",
            "export_queue", "import_decisions", "review_queue"]
 
-ORDERS = ("confidence", "code", "document")
+ORDERS = ("confidence", "uncertainty", "code", "document")
 QUEUE_COLUMNS = ["segment_id", "code_id", "score", "method", "speaker", "text", "evidence",
                  "decision", "new_code_id", "memo"]
 
@@ -59,7 +59,9 @@ def review_queue(folder: str | Path, *, coder: str, order: str = "confidence",
     """Suggestions this coder has not decided yet, with the segment and its context.
 
     ``order``: ``confidence`` (lowest score first: where the machine is least
-    sure), ``code`` (codebook order) or ``document`` (reading order).
+    sure), ``uncertainty`` (active learning: segments where a classifier trained
+    on the decisions so far is least sure first), ``code`` (codebook order) or
+    ``document`` (reading order).
     """
     from .results import load_results
 
@@ -86,6 +88,12 @@ def review_queue(folder: str | Path, *, coder: str, order: str = "confidence",
                                     "question"]], on="segment_id")
     if order == "confidence":
         pending = pending.sort_values(["score", "segment_id", "code_id"])
+    elif order == "uncertainty":  # active learning: where the classifier is least sure first
+        from .assisted import uncertainty_ranks
+
+        ranks = uncertainty_ranks(folder, pending.segment_id, coder=coder)
+        pending = pending.assign(_k=pending.segment_id.map(ranks)).sort_values(
+            ["_k", "code_id"]).drop(columns="_k")
     elif order == "code":
         pending = pending.assign(_k=pending.code_id.map(codes.index)).sort_values(
             ["_k", "document_id", "start"]).drop(columns="_k")

@@ -148,7 +148,44 @@ class ProjectStore:
         run_id = self.latest_run() if run_id is None else run_id
         rows = self.db.execute("SELECT record FROM suggestions WHERE run_id = ? ORDER BY rowid",
                                (run_id,)).fetchall()
-        return pd.DataFrame([json.loads(r[0]) for r in rows])
+        records = [json.loads(r[0]) for r in rows]
+        for record in records:
+            record.pop("machine_evidence", None)
+        return pd.DataFrame(records)
+
+    def add_model_suggestions(self, rows: list[dict]) -> int:
+        """Put a classifier's suggestions into the latest run, replacing an earlier classifier's.
+
+        A (segment, code) the run already suggests keeps its method and score; the
+        classifier's evidence is appended to its own.  Returns how many suggestions
+        are new.
+        """
+        run_id = self.latest_run()
+        if run_id is None:
+            raise StoreError("no run to add suggestions to", path=self.path)
+        with self._transaction() as db:
+            db.execute("DELETE FROM suggestions WHERE run_id = ? AND method = 'model'", (run_id,))
+            existing = {(s, c): json.loads(r) for s, c, r in db.execute(
+                "SELECT segment_id, code_id, record FROM suggestions WHERE run_id = ?", (run_id,))}
+            for record in existing.values():  # forget an earlier classifier's note
+                record["evidence"] = record.pop("machine_evidence", record["evidence"])
+            new = 0
+            for row in rows:
+                key = (row["segment_id"], row["code_id"])
+                if key in existing:
+                    record = existing[key]
+                    record["machine_evidence"] = record["evidence"]
+                    record["evidence"] = f"{record['evidence']}; {row['evidence']}"
+                    continue
+                db.execute("INSERT INTO suggestions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (run_id, key[0], key[1], row["score"], "model", row["evidence"],
+                            json.dumps(row, ensure_ascii=False, default=str)))
+                new += 1
+            db.executemany("UPDATE suggestions SET evidence = ?, record = ? "
+                           "WHERE run_id = ? AND segment_id = ? AND code_id = ?",
+                           [(r["evidence"], json.dumps(r, ensure_ascii=False, default=str), run_id,
+                             s, c) for (s, c), r in existing.items()])
+        return new
 
     def latest_run(self) -> int | None:
         row = self.db.execute("SELECT MAX(run_id) FROM runs").fetchone()
