@@ -106,8 +106,9 @@ def turn_context(results, segment_id: str) -> list[tuple[str, str]]:
     """The segments of the turn around ``segment_id``, as ``(segment_id, text)`` in order."""
     segments = results.segments
     row = segments[segments.segment_id == segment_id].iloc[0]
-    turn = segments[(segments.document_id == row.document_id) & (segments.turn_index == row.turn_index)]
-    return list(zip(turn.sort_values("start").segment_id, turn.sort_values("start").text, strict=True))
+    turn = segments[(segments.document_id == row.document_id)
+                    & (segments.turn_index == row.turn_index)].sort_values("start")
+    return list(zip(turn.segment_id, turn.text, strict=True))
 
 
 def accept_above(folder: str | Path, threshold: float, *, coder: str) -> int:
