@@ -169,7 +169,18 @@ def test_project_validates_against_the_official_schema(study, tmp_path):
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
     assert names[0] == "project.qde" and len(names) == 3
-    assert all(n.startswith("Sources/") and n.endswith(".txt") for n in names[1:])
+    # REFI-QDA 1.5 §8.1: "a sources folder named 'sources'" (its appendix lists vendors' Sources/)
+    assert all(n.startswith("sources/") and n.endswith(".txt") for n in names[1:])
+
+
+def test_the_vendors_capitalised_sources_folder_is_read_too(study, tmp_path):
+    results, corpus, _ = study
+    path = export_qdpx(results, tmp_path / "study.qdpx", corpus=corpus, coders=CODERS)
+    with zipfile.ZipFile(path) as archive:
+        members = {i.filename.replace("sources/", "Sources/"): archive.read(i) for i in archive.infolist()}
+    capitalised = read_refi(write_zip(tmp_path / "vendor.qdpx", members))
+    assert capitalised.warnings == ()
+    pd.testing.assert_frame_equal(capitalised.sources, read_refi(path).sources)
 
 
 def test_round_trip_keeps_codes_texts_and_offsets_exactly(study, tmp_path):
@@ -588,14 +599,6 @@ def test_qualitative_coding_validates_our_project(study, tmp_path):
         REFIQDAReader(str(write_zip(tmp_path / "broken.qdpx", {"project.qde": broken})))
 
 
-def lowercase_sources(path: Path, target: Path) -> Path:
-    """qc looks for ``sources/`` (the spec's spelling) case-sensitively; vendors write ``Sources/``."""
-    with zipfile.ZipFile(path) as archive:
-        members = {i.filename.replace("Sources/", "sources/"): archive.read(i)
-                   for i in archive.infolist()}
-    return write_zip(target, members)
-
-
 def run_qc_import(path: Path, folder: Path):
     folder.mkdir()
     env = {**os.environ, "PYTHONBREAKPOINT": "0"}  # qc 1.7.8 left a breakpoint() in its importer
@@ -610,19 +613,20 @@ def qc_tables(folder: Path) -> dict[str, list]:
     with sqlite3.connect(folder / "qualitative_coding.sqlite3") as db:
         return {"coders": [r[0] for r in db.execute("select name from coder")],
                 "documents": sorted(r[0] for r in db.execute("select file_path from document")),
-                "codes": sorted({r[0] for r in db.execute("select code_id from coded_line")})}
+                "codes": sorted({r[0] for r in db.execute("select code_id from coded_line")}),
+                "coded": {r for r in db.execute("select coder_id, code_id from coded_line")}}
 
 
 @pytest.mark.slow
 def test_qualitative_coding_imports_our_project(study, tmp_path):
     import yaml
 
-    results, corpus, _ = study
+    results, corpus, transcripts = study
     path = export_qdpx(results, tmp_path / "study.qdpx", corpus=corpus, coders=CODERS)
-    as_written = run_qc_import(path, tmp_path / "qc-as-written")
-    assert as_written.returncode != 0 and "source/sources/" in as_written.stderr
-    done = run_qc_import(lowercase_sources(path, tmp_path / "lower.qdpx"), tmp_path / "qc")
+    done = run_qc_import(path, tmp_path / "qc")  # qc reads sources/ (the spec's spelling) only
     assert done.returncode == 0, done.stderr[-2000:]
+    for name in TRANSCRIPTS:  # the texts arrive byte for byte
+        assert (tmp_path / "qc" / "corpus" / name).read_bytes() == (transcripts / name).read_bytes()
     codebook = yaml.safe_load((tmp_path / "qc" / "codebook.yaml").read_text(encoding="utf-8"))
     assert codebook == [{"Enjeux « humains »": ["Formation"]},  # qc sorts names
                         {"Organisation": ["Initiatives de terrain",
@@ -633,6 +637,10 @@ def test_qualitative_coding_imports_our_project(study, tmp_path):
     assert tables["documents"] == ["entretien_a.txt", "entretien_b.txt"]
     assert tables["codes"] == ["Formation", "Initiatives de terrain", "Organisation",
                                "Pilotage GHT", "Pilotage central"]
+    # who coded what comes through; where does not: qc 1.7.8 puts every selection on line 0
+    # (its get_line_for_position returns the first line), so alice's two Formation codings merge
+    project = read_refi(path)
+    assert tables["coded"] == set(zip(project.codings.user_name, project.codings.code_name, strict=True))
 
 
 # --- the bundled interviews -----------------------------------------------------------------------

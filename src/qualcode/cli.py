@@ -623,7 +623,7 @@ def import_command(
     file: Annotated[Path, typer.Argument(help="A .qdpx or .qdc from another tool.", show_default=False)],
     into: Annotated[Path, typer.Option("--into", help="Results folder to import into.", show_default=False)],
     coder: Annotated[list[str] | None, typer.Option(
-        help="OLD=NEW: the file's user OLD is coder NEW (repeatable) [default: same name].")] = None,
+        help="OLD=NEW: the file's user OLD is coder NEW (repeatable; default: same name).")] = None,
     code: Annotated[list[str] | None, typer.Option(
         help="OLD=NEW: the file's code OLD (name or GUID) is code id NEW (repeatable).")] = None,
 ) -> None:
@@ -647,7 +647,7 @@ def import_command(
         for row in ([(c, *map(str, n.values())) for c, n in report.counts.items()] if project
                     else [(name, code_id or "—") for name, code_id in report.codes]):
             table.add_row(*map(escape, row))
-        out.print(table, *map(escape, report.problems()), soft_wrap=True)
+        out.print(table, *map(escape, report.problems()), sep="\n", soft_wrap=True)
 
 
 @app.command("agreement")
