@@ -46,6 +46,7 @@ _EXPORTS = {
     "export_qdc": "refi",
     "export_qdpx": "refi",
     "read_refi": "refi",
+    "import_refi": "refi",
     "load_codebook": "codebook",
     "load_results": "results",
     "Results": "results",

@@ -291,11 +291,13 @@ class ProjectStore:
                 row.update(status="accepted" if status == "accepted" else "suggested", coder=who,
                            needs_review=review, memo="")
                 extra.append(row)
-        for m in decisions[decisions.action == "memo"].itertuples():
-            if (m.segment_id, m.code_id) in index:
-                codings.loc[index[(m.segment_id, m.code_id)], "memo"] = m.memo or ""
         if extra:
             codings = pd.concat([codings, pd.DataFrame(extra)], ignore_index=True)
+        where = {(s, c): label for label, s, c in zip(codings.index, codings.segment_id,
+                                                      codings.code_id, strict=True)}
+        for m in decisions[decisions.action == "memo"].itertuples():
+            if (m.segment_id, m.code_id) in where:  # memos on codes nobody coded have no row
+                codings.loc[where[(m.segment_id, m.code_id)], "memo"] = m.memo or ""
         return codings
 
     @staticmethod
