@@ -90,7 +90,7 @@ def _show(console: Console, results, row, labels: dict, position: int, total: in
     context = turn_context(results, row.segment_id)
     lines = []
     for segment_id, text in context:
-        style = "bold" if segment_id == row.segment_id else "dim"
+        style = "bold yellow" if segment_id == row.segment_id else "dim"
         lines.append(f"[{style}]{escape(text)}[/{style}]")
     question = row.question if isinstance(row.question, str) and row.question else "—"
     body = (f"[italic]Q: {escape(question)}[/italic]\n\n" + " ".join(lines) +
