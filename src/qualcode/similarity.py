@@ -29,7 +29,7 @@ import numpy as np
 
 from .codebook import Codebook
 from .errors import ModelError
-from .parsing import ParsedDocument
+from .parsing import LanguageData, ParsedDocument
 
 __all__ = ["CALIBRATION", "CodeExemplars", "SimilarityModel"]
 
@@ -81,14 +81,15 @@ class SimilarityModel:
     def __init__(self, codebook: Codebook, nlp, backend: str | None = None) -> None:
         self.backend = backend or codebook.settings.similarity
         self.codebook = codebook
-        self.nlp = nlp
+        self.data = LanguageData.of(nlp)  # a spaCy pipeline, or what a Parser serves of it
         self.exemplars = CodeExemplars.from_codebook(codebook)
         self.floor, self.ceiling = CALIBRATION.get(self.backend, (0.0, 1.0))
         self.exemplar_matrix_: np.ndarray | None = None
         self.tfidf_ = None
         self.encoder_ = None
         self._table_ = None
-        if self.backend == "vectors" and not nlp.vocab.vectors.size:
+        self._groups_ = None
+        if self.backend == "vectors" and not self._table().size:
             raise ModelError(f"pipeline {codebook.pipeline!r} has no word vectors; use "
                              "settings.similarity: tfidf, or a pipeline with vectors (…_md, …_lg)")
 
@@ -115,39 +116,38 @@ class SimilarityModel:
         rows = parsed.vector_row
         has_vector = rows >= 0
         content = has_vector & parsed.content
-        unit_rows, token_cols, weights = [], [], []
-        for u, (i, j) in enumerate(ranges):
-            chosen = np.flatnonzero(content[i:j]) + i
-            if chosen.size == 0:
-                chosen = np.flatnonzero(has_vector[i:j]) + i
-            if chosen.size:
-                unit_rows.append(np.full(chosen.size, u))
-                token_cols.append(chosen)
-                weights.append(np.full(chosen.size, 1.0 / chosen.size, dtype=np.float32))
         result = np.zeros((len(ranges), table.shape[1]), dtype=np.float32)
-        if not unit_rows:
+        bounds = np.array(ranges, dtype=np.int64).reshape(-1, 2)
+        lengths = np.maximum(bounds[:, 1] - bounds[:, 0], 0)
+        if not lengths.sum():
             return result
-        cols = np.concatenate(token_cols)
-        used, local = np.unique(cols, return_inverse=True)
-        weight = sparse.csr_matrix((np.concatenate(weights), (np.concatenate(unit_rows), local)),
-                                   shape=(len(ranges), used.size))
+        # Every (range, token) pair, ranges in order and tokens ascending within each.
+        unit = np.repeat(np.arange(len(ranges)), lengths)
+        token = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) \
+            + np.repeat(bounds[:, 0], lengths)
+        in_content = np.bincount(unit, weights=content[token], minlength=len(ranges)) > 0
+        chosen = np.where(in_content[unit], content[token], has_vector[token])
+        unit, token = unit[chosen], token[chosen]
+        if not unit.size:
+            return result
+        counts = np.bincount(unit, minlength=len(ranges))
+        weights = (1.0 / counts[unit]).astype(np.float32)
+        used, local = np.unique(token, return_inverse=True)
+        weight = sparse.csr_matrix((weights, (unit, local)), shape=(len(ranges), used.size))
         return np.asarray(weight @ table[rows[used]], dtype=np.float32)
 
     def _table(self) -> np.ndarray:
         if self._table_ is None:
-            table = self.nlp.vocab.vectors.data
-            self._table_ = table.get() if hasattr(table, "get") else np.asarray(table)
+            self._table_ = self.data.vectors()
         return self._table_
 
     def _parse_texts(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, list]]:
-        from .parsing import features
+        return [(parsed.vector_row, parsed.content, _content_lemmas(parsed, 0, len(parsed)))
+                for parsed in self.data.parse_texts(texts)]
 
-        result = []
-        for doc in self.nlp.pipe(texts, batch_size=128):
-            parsed = features(self.nlp, [doc], [(0, len(doc.text))])
-            result.append((parsed.vector_row, parsed.content,
-                           _content_lemmas(parsed, 0, len(parsed.lemma))))
-        return result
+    def texts(self) -> tuple[str, ...]:
+        """The texts :meth:`fit` parses: the exemplars, for the backends built on the parse."""
+        return self.exemplars.texts if self.backend in ("vectors", "tfidf") else ()
 
     def fit(self, segment_lemmas: Sequence[Sequence[str]] = ()) -> SimilarityModel:
         """Embed the exemplars (and, for TF-IDF, fit on corpus + codebook lemmas)."""
@@ -195,22 +195,29 @@ class SimilarityModel:
         best = np.full((n, n_codes), -np.inf)
         nearest = np.full((n, n_codes), -1, dtype=np.int64)
         best_counter = np.full((n, n_codes), -np.inf)
-        for t, (code, is_counter) in enumerate(zip(self.exemplars.owner, self.exemplars.counter,
-                                                   strict=True)):
-            column = cos[:, t]
-            if is_counter:
-                best_counter[:, code] = np.maximum(best_counter[:, code], column)
-            else:
-                better = column > best[:, code]
-                best[better, code] = column[better]
-                nearest[better, code] = t
+        if self._groups_ is None:
+            self._groups_ = self._groups()
+        for code, own, counter in self._groups_:
+            if own.size:
+                pick = np.argmax(cos[:, own], axis=1)  # the first of equal maxima, as a scan keeps
+                best[:, code] = cos[np.arange(n), own[pick]]
+                nearest[:, code] = own[pick]
+            if counter.size:
+                best_counter[:, code] = cos[:, counter].max(axis=1)
         similarity = np.clip((best - self.floor) / (self.ceiling - self.floor), 0.0, 1.0)
         similarity = np.where(best_counter > best, similarity * 0.5, similarity)
         return similarity, best, nearest
 
+    def _groups(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """For each code: its index, its exemplar columns and its counter-example columns."""
+        owner, counter = self.exemplars.owner, self.exemplars.counter
+        return [(code, np.flatnonzero((owner == code) & ~counter), np.flatnonzero((owner == code) & counter))
+                for code in np.unique(owner).tolist()]
+
 
 def _content_lemmas(parsed: ParsedDocument, i: int, j: int) -> list[str]:
-    return [parsed.lemma[k] for k in range(i, j) if parsed.content[k]]
+    lemma, content = parsed.lemma, parsed.content
+    return [lemma[k] for k in range(i, j) if content[k]]
 
 
 def _content_ngrams(lemmas: Sequence[str]) -> list[str]:
