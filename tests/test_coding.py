@@ -241,7 +241,9 @@ def test_run_record(first, subset):
     assert "lemmatizer" in run["parser"]["components"]
     params = run["parameters"]
     assert params["unit"] == "sentence" and params["similarity"] == "vectors"
-    assert params["threshold"] == 0.5 and params["context_window"] == 1
+    settings = load_codebook(CODEBOOK).settings  # the parameters come from the codebook's settings
+    assert params["threshold"] == settings.threshold == 0.5
+    assert params["context_window"] == settings.context_window
     assert params["accent_insensitive"] is True
     assert len(params["calibration"]) == 2
     documents = {d.document_id: d for d in first.result.corpus.documents}
@@ -417,7 +419,7 @@ def test_sentence_transformers_without_model_path_raises_model_error(subset, tmp
 def st_codebook(tmp_path: Path) -> tuple[Path, Path]:
     """The bundled codebook set to sentence-transformers with a model folder that does not exist."""
     text = CODEBOOK.read_text(encoding="utf-8")
-    anchor = "  context_window: 1\n"
+    anchor = re.search(r"  context_window: \d+\n", text).group(0)
     missing = tmp_path / "no-such-model"
     edited = tmp_path / "st.yaml"
     edited.write_text(text.replace(anchor, anchor + "  similarity: sentence-transformers\n"

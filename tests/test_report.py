@@ -228,7 +228,8 @@ def test_method_section_states_corpus_basis_and_status(bundled):
     nb = "\u00a0"
     words = f"{results.segments.words.sum():,}".replace(",", nb)
     assert f"13 documents (entretiens), 15 participants, 2{nb}022 segments et {words} mots." in text
-    assert "Livre de codes « ds-ia-sante », version 1.0 : 4 thèmes, 16 codes, 2 hypothèses." in text
+    version = results.codebook.version
+    assert f"Livre de codes « ds-ia-sante », version {version} : 4 thèmes, 16 codes, 2 hypothèses." in text
     assert "Unité de codage : la phrase." in text
     assert "seuil (0,5" in text and "vecteurs de mots du modèle spaCy" in text and "0,75 → 0" in text
     started = datetime.fromisoformat(results.run["started_at"])
