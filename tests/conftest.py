@@ -190,3 +190,27 @@ def tiny_results(tmp_path):
         return load_results(write_tiny_results(tmp_path / "tiny", **options))
 
     return make
+
+
+# --- a real coding run on a few bundled interviews ------------------------------------------------
+
+def code_bundled(folder: Path, files: tuple[str, ...]) -> Path:
+    """Copy some bundled transcripts (and their participants rows) into ``folder`` and code them.
+
+    Returns the results folder; the spaCy pipeline is loaded once per test process.
+    """
+    import shutil
+
+    import pandas as pd
+
+    import qualcode
+
+    root = Path(__file__).resolve().parents[1]
+    transcripts = folder / "transcripts"
+    transcripts.mkdir(parents=True)
+    for name in files:
+        shutil.copy(root / "transcripts" / name, transcripts / name)
+    table = pd.read_csv(root / "transcripts" / "participants.csv")
+    table[table.file.isin(files)].to_csv(transcripts / "participants.csv", index=False)
+    qualcode.code_transcripts(transcripts, root / "codebooks" / "ds-ia-sante.yaml", out=folder / "out")
+    return folder / "out"

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import qualcode
+from conftest import code_bundled
 from qualcode.assisted import add_model_suggestions, held_out, uncertainty_ranks
 from qualcode.cli import app
 from qualcode.errors import ResultsError
@@ -24,15 +25,7 @@ FILES = ("entretien_05_cgs_chu2.txt", "entretien_10_dg_chu5.txt")  # the develop
 
 @pytest.fixture(scope="module")
 def coded(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("assisted")
-    transcripts = folder / "transcripts"
-    transcripts.mkdir()
-    for name in FILES:
-        shutil.copy(ROOT / "transcripts" / name, transcripts / name)
-    table = pd.read_csv(ROOT / "transcripts" / "participants.csv")
-    table[table.file.isin(FILES)].to_csv(transcripts / "participants.csv", index=False)
-    qualcode.code_transcripts(transcripts, ROOT / "codebooks" / "ds-ia-sante.yaml", out=folder / "out")
-    return folder / "out"
+    return code_bundled(tmp_path_factory.mktemp("assisted"), FILES)
 
 
 @pytest.fixture

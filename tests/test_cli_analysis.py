@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import qualcode
+from conftest import code_bundled
 from qualcode.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,15 +20,7 @@ FILES = ("entretien_01_dg_chu1.txt", "entretien_13_med_urg_ch6.txt")
 
 @pytest.fixture(scope="module")
 def results_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("analysis")
-    transcripts = folder / "transcripts"
-    transcripts.mkdir()
-    for name in FILES:
-        shutil.copy(ROOT / "transcripts" / name, transcripts / name)
-    table = pd.read_csv(ROOT / "transcripts" / "participants.csv")
-    table[table.file.isin(FILES)].to_csv(transcripts / "participants.csv", index=False)
-    qualcode.code_transcripts(transcripts, ROOT / "codebooks" / "ds-ia-sante.yaml", out=folder / "out")
-    return folder / "out"
+    return code_bundled(tmp_path_factory.mktemp("analysis"), FILES)
 
 
 def invoke(*args: str):
