@@ -214,3 +214,16 @@ def code_bundled(folder: Path, files: tuple[str, ...]) -> Path:
     table[table.file.isin(files)].to_csv(transcripts / "participants.csv", index=False)
     qualcode.code_transcripts(transcripts, root / "codebooks" / "ds-ia-sante.yaml", out=folder / "out")
     return folder / "out"
+
+
+@pytest.fixture
+def wide_console():
+    """CLI panels and tables never fold at the terminal's width, whatever runs pytest."""
+    from qualcode import cli
+
+    saved = [(console, console._width) for console in (cli.out, cli.err)]
+    for console, _ in saved:
+        console._width = 200
+    yield
+    for console, width in saved:
+        console._width = width

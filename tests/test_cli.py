@@ -13,7 +13,6 @@ import typer.main
 from typer.testing import CliRunner
 
 import qualcode
-from qualcode import cli
 from qualcode.cli import app
 from qualcode.corpus import load_corpus
 
@@ -38,15 +37,7 @@ INTERVIEW = ("Intervieweur : Bonjour, pouvez-vous vous présenter ?\n"
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def wide_console():
-    """Tables never fold words, whatever terminal pytest runs in."""
-    saved = [(console, console._width) for console in (cli.out, cli.err)]
-    for console, _ in saved:
-        console._width = 200
-    yield
-    for console, width in saved:
-        console._width = width
+pytestmark = pytest.mark.usefixtures("wide_console")  # fixture in conftest.py
 
 
 def invoke(*args):

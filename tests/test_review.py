@@ -19,7 +19,6 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from qualcode import cli
 from qualcode.cli import app
 from qualcode.coding import code_transcripts
 from qualcode.errors import OptionError, ResultsError
@@ -76,15 +75,7 @@ def folder(base, tmp_path) -> Path:
     return Path(shutil.copytree(base, tmp_path / "results"))
 
 
-@pytest.fixture(autouse=True)
-def wide_console():
-    """Panels and messages never fold at the terminal's width, whatever runs pytest."""
-    saved = [(console, console._width) for console in (cli.out, cli.err)]
-    for console, _ in saved:
-        console._width = 200
-    yield
-    for console, width in saved:
-        console._width = width
+pytestmark = pytest.mark.usefixtures("wide_console")  # fixture in conftest.py
 
 
 def codings_csv(folder: Path) -> pd.DataFrame:

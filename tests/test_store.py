@@ -24,7 +24,6 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from qualcode import cli
 from qualcode.cli import app
 from qualcode.coding import code_transcripts
 from qualcode.review import apply_decisions, review_queue
@@ -118,14 +117,6 @@ def folder(project, tmp_path) -> Path:
     return project.copy(tmp_path / "results")
 
 
-@pytest.fixture
-def wide_console():
-    saved = [(console, console._width) for console in (cli.out, cli.err)]
-    for console, _ in saved:
-        console._width = 200
-    yield
-    for console, width in saved:
-        console._width = width
 
 
 def pick(codings: pd.DataFrame, n: int, *, min_score: float = 0.0, exclude=()) -> list[tuple[str, str]]:

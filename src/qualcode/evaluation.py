@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import GoldError
+from .results import segments_covering
 
 __all__ = ["Evaluation", "evaluate", "load_gold"]
 
@@ -105,13 +106,11 @@ def _locate(row: dict, by_id: set, by_doc: dict, path: Path, number: int) -> lis
             start, end = int(row["start"]), int(row["end"])
         except ValueError:
             raise GoldError("start and end must be whole numbers", path=path, line=number) from None
-        overlap = (np.minimum(frame.end, end) - np.maximum(frame.start, start)).clip(lower=0)
-        length = (frame.end - frame.start).clip(lower=1)
-        hits = frame[(overlap >= 0.5 * length) | (overlap >= 0.5 * max(1, end - start))]
-        if hits.empty:
+        hits = segments_covering(frame, start, end)
+        if not hits:
             raise GoldError(f"span {start}-{end} overlaps no segment of {doc}", path=path,
                             line=number)
-        return list(hits.segment_id)
+        return hits
     text = _norm(row.get("text", ""))
     if not text:
         raise GoldError("row needs segment_id, start/end or text", path=path, line=number)

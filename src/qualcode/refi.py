@@ -39,6 +39,7 @@ from lxml import etree
 
 from .errors import ExportError, OptionError, QualcodeWarning, RefiError
 from .outputs import atomic_write
+from .results import segments_covering
 
 __all__ = ["DEFAULT_STATUSES", "SUGGESTIONS_USER", "ImportReport", "RefiError", "RefiProject",
            "export_qdc", "export_qdpx", "import_refi", "read_refi", "validate"]
@@ -889,14 +890,6 @@ def _coder_names(project, coders) -> tuple[dict[str, tuple[str, str | None]], li
     return result, [f"coder mapping {k!r} matches no user of the file" for k in given if k not in used]
 
 
-def _covered(segments, start: int, end: int) -> list[str]:
-    """Segments a span covers: overlap ≥ half the segment, or ≥ half the span (as for gold spans)."""
-    overlap = (segments["end"].clip(upper=end) - segments["start"].clip(lower=start)).clip(lower=0)
-    length = (segments["end"] - segments["start"]).clip(lower=1)
-    hits = segments[(overlap > 0) & ((overlap >= 0.5 * length) | (overlap >= 0.5 * max(1, end - start)))]
-    return list(hits["segment_id"])
-
-
 _SKIPPED = {
     "whole": "{} codings of whole sources not imported (qualcode codes segments)",
     "theme": "{} codings of themes not imported (decisions are on codes)",
@@ -932,7 +925,7 @@ class _Plan:
                 continue
             document_id, offset = sources[coding.source_guid]
             start, end = offset(int(coding.start)), offset(int(coding.end))
-            hits = _covered(segments[document_id], start, end) if document_id in segments else []
+            hits = segments_covering(segments[document_id], start, end) if document_id in segments else []
             if not hits:
                 quote = f" «{_truncate(str(coding.text), 40)}»" if _present(coding.text) else ""
                 self.uncovered.setdefault((coding.source_guid, start, end),

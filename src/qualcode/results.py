@@ -15,7 +15,7 @@ from pathlib import Path
 from .codebook import Codebook, load_codebook, parse_codebook
 from .errors import ResultsError
 
-__all__ = ["STATUSES", "Results", "load_results"]
+__all__ = ["STATUSES", "Results", "load_results", "segments_covering"]
 
 #: ``suggested`` by the machine; ``accepted``/``rejected`` by a human; ``all`` = not rejected.
 STATUSES = ("suggested", "accepted", "all")
@@ -118,3 +118,16 @@ def _codebook(folder: Path, run: dict) -> Codebook:
     raise ResultsError("the codebook of this run is missing: re-run `qualcode code`",
                        path=folder / "codebook.yaml")
 
+
+def segments_covering(segments, start: int, end: int) -> list[str]:
+    """Ids of the segments a character span covers.
+
+    A segment counts when the span overlaps at least half of it, or when at least
+    half of the span lies in it (so a phrase coded inside a long sentence still
+    lands on that sentence).  Gold spans and imported REFI-QDA selections both use
+    this rule.
+    """
+    overlap = (segments["end"].clip(upper=end) - segments["start"].clip(lower=start)).clip(lower=0)
+    length = (segments["end"] - segments["start"]).clip(lower=1)
+    hits = segments[(overlap > 0) & ((overlap >= 0.5 * length) | (overlap >= 0.5 * max(1, end - start)))]
+    return list(hits["segment_id"])
