@@ -86,14 +86,16 @@ def test_uncertainty_order_puts_the_least_confident_segment_first(reviewed):
     queue = review_queue(reviewed, coder="bob", order="uncertainty")
     ranks = uncertainty_ranks(reviewed, queue.segment_id, coder="bob")
     assert [ranks[s] for s in queue.segment_id] == sorted(ranks[s] for s in queue.segment_id)
-    from qualcode.learning import CodeClassifier
+    from qualcode.learning import CodeClassifier, context_texts, labels_from_decisions
 
     results = qualcode.load_results(reviewed)
+    codes = [c.id for c in results.codebook.codes]
     with ProjectStore(reviewed) as store:
-        model = CodeClassifier().fit_decisions(results.segments, store.decisions("bob"),
-                                               codes=[c.id for c in results.codebook.codes])
-    texts = results.segments.set_index("segment_id").text.loc[list(dict.fromkeys(queue.segment_id))]
-    assert queue.segment_id.iloc[0] == uncertainty_order(model.predict_proba(texts))[0]
+        examples = labels_from_decisions(results.segments, store.decisions("bob"), codes=codes)
+    texts = context_texts(results.segments)  # the segment with its previous sentence and question
+    model = CodeClassifier().fit(list(texts.loc[examples.index]), list(examples.positives), codes=codes)
+    pending = texts.loc[list(dict.fromkeys(queue.segment_id))]
+    assert queue.segment_id.iloc[0] == uncertainty_order(model.predict_proba(pending))[0]
 
 
 def test_learning_without_decisions_is_a_one_line_error(coded):
@@ -112,3 +114,81 @@ def test_cli_learn_and_held_out(reviewed):
     result = CliRunner().invoke(app, ["evaluate", "--pred", str(reviewed), "--held-out", "--coder", "bob"])
     assert result.exit_code == 0, result.output
     assert "micro F1" in result.stdout and "ds_accompagnement_changement" in result.stdout
+
+
+# --- learning from a hand-coded table, with context -------------------------------------------------
+
+
+def _dev_table(path: Path, document: str) -> Path:
+    gold = pd.read_csv(ROOT / "gold" / "ds-ia-sante-dev.csv")
+    gold[gold.document_id == document].to_csv(path, index=False)
+    return path
+
+
+def test_context_texts_add_the_previous_sentence_of_the_turn_and_the_question(coded):
+    from qualcode.learning import context_texts
+
+    segments = pd.read_csv(coded / "segments.csv", keep_default_na=False)
+    texts = context_texts(segments)
+    by_id = segments.set_index("segment_id")
+    sizes = segments.groupby(["document_id", "turn_index"]).size()
+    document, turn_index = sizes[sizes >= 2].index[0]
+    turn = segments[(segments.document_id == document) & (segments.turn_index == turn_index)]
+    first, second = turn.segment_id.iloc[0], turn.segment_id.iloc[1]
+    question = by_id.at[first, "question"]
+    assert question  # the bundled interviews ask a question before every participant turn
+    assert texts[first] == f"{by_id.at[first, 'text']} ¶ {question}"  # no previous sentence in the turn
+    assert texts[second] == f"{by_id.at[second, 'text']} ¶ {by_id.at[first, 'text']} ¶ {question}"
+    assert (context_texts(segments, ()) == segments.text.to_numpy()).all()
+    with pytest.raises(ValueError, match="unknown context part"):
+        context_texts(segments, ("before",))
+
+
+def test_labels_from_a_coded_table_cover_every_segment_of_its_documents(coded, tmp_path):
+    from qualcode.evaluation import load_gold
+    from qualcode.learning import labels_from_codings
+
+    results = qualcode.load_results(coded)
+    table = _dev_table(tmp_path / "dev05.csv", "entretien_05_cgs_chu2")
+    coded_rows = load_gold(table, results.segments, {c.id for c in results.codebook.codes})
+    labels = labels_from_codings(results.segments, coded_rows)
+    ours = results.segments[results.segments.document_id == "entretien_05_cgs_chu2"]
+    assert list(labels.index) == list(ours.segment_id)  # every segment, coded or not, in order
+    raw = pd.read_csv(table)
+    expected = raw.groupby("segment_id").code_id.apply(frozenset)
+    for segment_id, positives in labels.positives.items():
+        assert positives == expected.get(segment_id, frozenset())
+    assert (labels.positives.map(len) == 0).sum() == len(ours) - raw.segment_id.nunique() > 0
+
+
+def test_learning_from_a_coded_table_suggests_for_the_other_documents_with_an_example(coded, tmp_path):
+    folder = tmp_path / "out"
+    shutil.copytree(coded, folder)
+    table = _dev_table(tmp_path / "dev05.csv", "entretien_05_cgs_chu2")
+    summary = add_model_suggestions(folder, training=table, threshold=0.4)
+    codings = pd.read_csv(folder / "codings.csv", keep_default_na=False)
+    model = codings[codings.method == "model"]
+    assert len(model) == summary["suggestions_added"] > 0
+    assert set(model.document_id) == {"entretien_10_dg_chu5"}  # never the training interview
+    assert (model.score >= 0.4).all() and set(summary["thresholds"].values()) == {0.4}
+    assert summary["context"] == ["previous", "question"] and summary["training"] == str(table)
+    # the nearest coded example is a sentence of the table that has the suggested code
+    gold = pd.read_csv(table)
+    given = set(zip(gold.text, gold.code_id, strict=True))
+    assert all((row.nearest_exemplar, row.code_id) in given for row in model.itertuples())
+    assert model.evidence.str.contains(r"hand-coded segments of dev05\.csv \(p = 0\.\d\d\); nearest coded "
+                                       r"example «", regex=True).all()
+
+
+def test_learning_options_and_bad_tables_are_one_line_errors(coded, tmp_path):
+    table = _dev_table(tmp_path / "dev05.csv", "entretien_05_cgs_chu2")
+    result = CliRunner().invoke(app, ["learn", str(coded), "--training", str(table), "--threshold", "0.4",
+                                      "--tune-thresholds"])
+    assert result.exit_code == 2 and "give either --threshold or --tune-thresholds" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("segment_id,code_id\nentretien_05_cgs_chu2#1.5,top_down\n"
+                   "entretien_05_cgs_chu2#1.6,pilotage_ia\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["learn", str(coded), "--training", str(bad)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"error: {bad}:3: unknown code 'pilotage_ia'")
+    assert not (coded / "codings.csv").read_text(encoding="utf-8").count(",model,")  # nothing written

@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import shutil
+import warnings
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -529,7 +530,7 @@ def test_new_keyword_on_cached_documents_codes_as_a_fresh_run(first, subset, tmp
 
     monkeypatch.setattr(Parser, "prefetch_texts", spy)
     warm = rerun(subset, tmp_path / "warm", cache, codebook=edited)
-    assert started == [True]  # the new keyword was parsed in a background process
+    assert started[0]  # the new keyword was parsed in a background process, before the corpus was read
     assert (warm.run["cache"]["parsed"], warm.run["cache"]["cached"]) == (0, 3)
     monkeypatch.undo()
     fresh = rerun(subset, tmp_path / "fresh", tmp_path / "fresh-cache", codebook=edited)
@@ -618,3 +619,77 @@ def test_a_document_without_participant_speech_has_no_units(unit):
     empty = ParsedDocument([], [], [], ints, ints, flags, ints, flags, ints, [], [], [])
     document = SimpleNamespace(text="Intervieweur : Bonjour.", document_id="d")
     assert _units(document, empty, [], unit) == []
+
+
+# --- rule-hit cache -------------------------------------------------------------------------------
+
+
+def _edit(tmp_path: Path, old: str, new: str, name: str = "edited.yaml") -> Path:
+    text = CODEBOOK.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    edited = tmp_path / name
+    edited.write_text(text.replace(old, new), encoding="utf-8")
+    return edited
+
+
+def test_an_edited_codebook_matches_only_the_edited_rules(first, subset, tmp_path, monkeypatch):
+    import qualcode.coding
+    from qualcode.rules import RuleMatcher
+
+    # a keyword no other test adds, so the shared first run's cache has no hits of it
+    edited = _edit(tmp_path, 'keywords: ["schéma directeur",',
+                   'keywords: ["algorithmes", "schéma directeur",')
+    cache = tmp_path / "cache"
+    shutil.copytree(first.cache, cache)
+    assert len(list(cache.glob("*.qchits"))) == 3  # one per document, written by the first run
+    compiled = []
+
+    class Spy(RuleMatcher):
+        def __init__(self, *args, **kwargs):
+            compiled.append(kwargs.get("only"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(qualcode.coding, "RuleMatcher", Spy)
+    warm = rerun(subset, tmp_path / "warm", cache, codebook=edited)
+    assert compiled and all(set(only) == {("top_down", "algorithmes")} for only in compiled)
+    compiled.clear()
+    again = rerun(subset, tmp_path / "again", cache, codebook=edited)
+    assert compiled == []  # every hit of every rule comes from the cache now
+    monkeypatch.undo()
+    fresh = rerun(subset, tmp_path / "fresh", tmp_path / "fresh-cache", codebook=edited)
+    for name in ("codings.csv", "segments.csv"):
+        assert warm.bytes(name) == fresh.bytes(name) == again.bytes(name), name
+    assert warm.table("codings.csv").matched.str.contains("algorithme").any()
+
+
+def test_a_corrupt_hit_cache_entry_is_matched_again_with_identical_output(first, subset, tmp_path):
+    cache = tmp_path / "cache"
+    shutil.copytree(first.cache, cache)
+    entry = sorted(cache.glob("*.qchits"))[0]
+    data = entry.read_bytes()
+    middle = len(data) // 2
+    entry.write_bytes(data[:middle] + b"\x00garbage\xff" * 4 + data[middle + 40:])
+    with pytest.warns(QualcodeWarning, match="corrupt rule-hit cache entry"):
+        again = rerun(subset, tmp_path / "out", cache)
+    assert again.bytes("codings.csv") == first.bytes("codings.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", QualcodeWarning)  # the entry was rewritten whole
+        third = rerun(subset, tmp_path / "third", cache)
+    assert third.bytes("codings.csv") == first.bytes("codings.csv")
+
+
+def test_rule_signatures_change_only_with_what_a_rule_depends_on(tmp_path):
+    from qualcode.codebook import load_codebook
+    from qualcode.hitcache import rule_signatures
+
+    before = rule_signatures(load_codebook(CODEBOOK))
+    after = rule_signatures(load_codebook(_edit(tmp_path, 'keywords: ["schéma directeur",',
+                                                'keywords: ["algorithme", "schéma directeur",')))
+    assert set(after) - set(before) == {("top_down", "algorithme")}
+    assert all(after[k] == v for k, v in before.items())  # every other rule keeps its hits
+    accents = rule_signatures(load_codebook(_edit(tmp_path, "accent_insensitive: true",
+                                                  "accent_insensitive: false", "accents.yaml")))
+    keyword_keys = [k for k in before if not k[1].startswith("pattern:")]
+    pattern_keys = [k for k in before if k[1].startswith("pattern:")]
+    assert all(accents[k] != before[k] for k in keyword_keys)  # matching keywords changes
+    assert all(accents[k] == before[k] for k in pattern_keys)  # patterns do not fold accents

@@ -430,3 +430,49 @@ def test_cli_evaluate_writes_json(results, tmp_path):
     assert data["summary"]["codes"]["micro"]["precision"] == round(4 / 7, 4)
     assert {r["code_id"]: r["f1"] for r in data["per_code"]} == {
         "ethique": 0.6667, "formation": 0.0, "pilotage": 1.0}
+
+
+# --- a second coder's table instead of the suggestions ------------------------------------------
+
+
+def test_a_second_coders_table_is_scored_on_the_documents_both_coded(results, tmp_path):
+    gold = write_gold(tmp_path / "gold.csv", GOLD)
+    # The second coder coded d1 only: agrees on 1.1 and 3.1, gives formation to 3.2 instead
+    # of ethique, and misses 1.2.  d2 is not theirs, so it is not scored.
+    second = write_gold(tmp_path / "second.csv", [("d1#1.1", "ethique"), ("d1#3.1", "pilotage"),
+                                                  ("d1#3.2", "formation")], how="text")
+    report = evaluate(gold, results, table=second)
+    assert report.summary["documents"] == 1 and report.summary["segments"] == 4
+    assert report.summary["compared"] == str(second)
+    codes = by_code(report)
+    assert (codes["ethique"]["tp"], codes["ethique"]["fp"], codes["ethique"]["fn"]) == (1, 0, 1)
+    assert (codes["formation"]["tp"], codes["formation"]["fp"], codes["formation"]["fn"]) == (0, 1, 1)
+    assert (codes["pilotage"]["tp"], codes["pilotage"]["fp"], codes["pilotage"]["fn"]) == (1, 0, 0)
+    assert report.summary["codes"]["micro"]["f1"] == round(2 * 2 / (2 * 2 + 1 + 2), 4)
+    # the suggestions in the folder play no part: the gold against itself is perfect
+    itself = evaluate(gold, results, table=gold)
+    assert itself.summary["codes"]["micro"]["f1"] == 1.0 and itself.errors.empty
+
+
+def test_cli_table_option_and_its_bad_input(results, tmp_path):
+    gold = write_gold(tmp_path / "gold.csv", GOLD)
+    result = CliRunner().invoke(app, ["evaluate", "--gold", str(gold), "--pred", str(results),
+                                      "--table", str(gold)])
+    assert result.exit_code == 0, result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("segment_id,code_id\nd1#1.1,ethique\nd1#1.2,nope\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["evaluate", "--gold", str(gold), "--pred", str(results),
+                                      "--table", str(bad)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"error: {bad}:3: unknown code 'nope'")
+
+
+def test_score_codings_matches_evaluate(results, tmp_path):
+    from qualcode.evaluation import score_codings
+
+    report = evaluate(write_gold(tmp_path / "gold.csv", GOLD), results)
+    gold = pd.DataFrame(GOLD, columns=["segment_id", "code_id"])
+    kept = pd.DataFrame(predicted(), columns=["segment_id", "code_id"])
+    scores = score_codings(gold, kept, IDS, THEME)
+    assert scores["codes"] == report.summary["codes"]
+    assert scores["themes"] == report.summary["themes"]

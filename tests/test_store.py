@@ -513,14 +513,23 @@ RUN_INTERRUPTED = textwrap.dedent("""
                         "start": range(n), "end": range(1, n + 1), "text": "phrase"})
     segments = pd.concat([real, big], ignore_index=True)
 
-    class SlowCodings:
-        def to_dict(self, orient):
+    class SlowColumn:
+        def __init__(self, name):
+            self.name = name
+
+        def tolist(self):  # the store reads suggestions row by row while it inserts them
+            values = {"code_id": "levier", "score": 0.75, "method": "rule", "evidence": "keyword"}
             for i in range(n):
-                if i == n // 2:
+                if self.name == "segment_id" and i == n // 2:
                     print("inside", flush=True)
                     time.sleep(120)
-                yield {"segment_id": f"big#{i}", "code_id": "levier", "score": 0.75,
-                       "method": "rule", "evidence": "keyword"}
+                yield f"big#{i}" if self.name == "segment_id" else values[self.name]
+
+    class SlowCodings:
+        columns = ["segment_id", "code_id", "score", "method", "evidence"]
+
+        def __getitem__(self, name):
+            return SlowColumn(name)
 
     store.record_run({"codebook": {"name": "big", "version": "9"}}, "name: big", segments,
                      SlowCodings())

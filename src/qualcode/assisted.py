@@ -1,10 +1,11 @@
 """Learning from validated codings inside a project: model suggestions, held-out scores, review order.
 
-Once researchers have decided on enough suggestions, a per-code classifier
-(:class:`qualcode.learning.CodeClassifier`) trained on those decisions becomes a
-third suggestion method, ``model``, beside rules and similarity.  It only ever
-*suggests*: its codings enter the queue with status ``suggested`` and the
-probability as score, and segments a person already decided on are left alone.
+Once researchers have decided on enough suggestions (or given a table of codings
+made elsewhere), a per-code classifier (:class:`qualcode.learning.CodeClassifier`)
+trained on those human codings becomes a third suggestion method, ``model``, beside
+rules and similarity.  It only ever *suggests*: its codings enter the queue with
+status ``suggested``, the probability as score and the nearest coded example as
+evidence, and segments a person already coded or decided on are left alone.
 
 Examples
 --------
@@ -17,31 +18,44 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from .errors import OptionError, ResultsError
 from .review import _store, apply_decisions
 
 __all__ = ["add_model_suggestions", "held_out", "uncertainty_ranks"]
 
 
-def _training(folder: str | Path, coder: str | None):
-    """The results, the decisions to learn from and the codebook's code ids."""
+def _training(folder: str | Path, coder: str | None, training: str | Path | None = None):
+    """The results, the reviewed segments to learn from (see :mod:`qualcode.learning`),
+    the codebook's code ids and where the examples come from, in words."""
+    from .learning import labels_from_codings, labels_from_decisions
     from .results import load_results
 
     results = load_results(folder)
+    codes = [c.id for c in results.codebook.codes]
+    if training is not None:
+        from .evaluation import load_gold
+
+        coded = load_gold(training, results.segments, set(codes))
+        reviewed = labels_from_codings(results.segments, coded)
+        return results, reviewed, codes, f"{len(reviewed)} hand-coded segments of {Path(training).name}"
     with _store(folder) as store:
         decisions = store.decisions(coder)
     if decisions.empty:
         who = f"coder {coder!r}" if coder else "any coder"
         raise ResultsError(f"no decisions by {who} yet: review some suggestions first "
-                           "(qualcode review)", path=folder)
-    return results, decisions, [c.id for c in results.codebook.codes]
+                           "(qualcode review), or learn from a coded table (--training)", path=folder)
+    reviewed = labels_from_decisions(results.segments, decisions, codes=codes)
+    return results, reviewed, codes, (f"{len(reviewed)} reviewed segments"
+                                      + (f" of coder {coder}" if coder else ""))
 
 
-def _classifier(results, decisions, codes: list[str], tune_thresholds: bool, folder):
+def _classifier(texts, reviewed, codes: list[str], folder, **params):
     from .learning import CodeClassifier
 
-    model = CodeClassifier(tune_thresholds=tune_thresholds).fit_decisions(
-        results.segments, decisions, codes=codes)
+    model = CodeClassifier(**params).fit(list(texts.loc[reviewed.index]), list(reviewed.positives),
+                                         codes=codes)
     if not model.codes_:
         reasons = "; ".join(f"{c}: {why}" for c, why in sorted(model.skipped_.items())[:4])
         raise ResultsError("not enough validated codings to learn any code "
@@ -51,42 +65,83 @@ def _classifier(results, decisions, codes: list[str], tune_thresholds: bool, fol
 
 
 def add_model_suggestions(folder: str | Path, *, coder: str | None = None,
-                          tune_thresholds: bool = False) -> dict:
-    """Train on the decisions and add ``method=model`` suggestions to the latest run.
+                          training: str | Path | None = None, tune_thresholds: bool = False,
+                          threshold: float | None = None, context=None) -> dict:
+    """Train on human codings and add ``method=model`` suggestions to the latest run.
 
-    Undecided segments whose probability for a code reaches that code's threshold
-    get a suggestion; where rules or similarity already suggested the code, the
-    probability is added to its evidence instead.  The training summary is
-    recorded in ``run.json`` under ``model``.  Returns that summary.
+    The examples are the decisions in the project store (of ``coder``, or of anyone),
+    or, with ``training``, a hand-coded table in the gold format of ``qualcode
+    evaluate`` that codes its documents completely.  The classifier reads each segment
+    with its ``context`` (:func:`qualcode.learning.context_texts`).  Segments that
+    are neither examples nor decided on get a suggestion for each code whose
+    probability reaches ``threshold`` (default: the classifier's thresholds), with the
+    probability and the nearest coded example as evidence; where rules or similarity
+    already suggested the code, that evidence is added to theirs instead.  The training
+    summary is recorded in ``run.json`` under ``model``.  Returns that summary.
     """
-    from .learning import labels_from_decisions
+    from .learning import DEFAULT_CONTEXT, context_texts
 
-    results, decisions, codes = _training(folder, coder)
-    model = _classifier(results, decisions, codes, tune_thresholds, folder)
-    reviewed = labels_from_decisions(results.segments, decisions, codes=codes)
-    pending = results.segments[~results.segments.segment_id.isin(reviewed.index)]
-    proba = model.predict_proba(pending.set_index("segment_id").text)
+    if threshold is not None and not 0.0 < threshold <= 1.0:
+        raise OptionError(f"threshold must be in (0, 1], got {threshold}")
+    context = DEFAULT_CONTEXT if context is None else tuple(context)
+    results, reviewed, codes, source = _training(folder, coder, training)
+    texts = context_texts(results.segments, context)
+    model = _classifier(texts, reviewed, codes, folder, tune_thresholds=tune_thresholds)
+    with _store(folder) as store:
+        decided = set(store.decisions().segment_id)
+    segments = results.segments
+    pending = segments[~segments.segment_id.isin(reviewed.index) & ~segments.segment_id.isin(decided)]
+    proba = model.predict_proba(texts.loc[pending.segment_id])
+    limits = dict(model.thresholds_) if threshold is None else dict.fromkeys(model.codes_, threshold)
+    nearest = _nearest_examples(model, texts, reviewed, proba, limits)
     themes = {c.id: c.theme_id for c in results.codebook.codes}
-    documents = dict(zip(results.segments.segment_id, results.segments.document_id, strict=True))
-    trained_on = (f"classifier trained on {len(reviewed)} reviewed segments"
-                  + (f" of coder {coder}" if coder else ""))
+    documents = dict(zip(segments.segment_id, segments.document_id, strict=True))
     rows = []
     for code in model.codes_:
-        hits = proba[code][proba[code] >= model.thresholds_[code]]
+        hits = proba[code][proba[code] >= limits[code]]
         rows += [{"document_id": documents[s], "segment_id": s, "code_id": code,
                   "theme_id": themes[code], "score": round(float(p), 4), "method": "model",
-                  "evidence": f"{trained_on} (p = {p:.2f})", "rule_score": 0.0, "similarity": 0.0,
-                  "matched": "", "negated": False, "nearest_exemplar": "", "status": "suggested"}
+                  "evidence": f"classifier trained on {source} (p = {p:.2f}); nearest coded "
+                              f"example «{_short(nearest[s, code])}»",
+                  "rule_score": 0.0, "similarity": 0.0, "matched": "", "negated": False,
+                  "nearest_exemplar": nearest[s, code], "status": "suggested"}
                  for s, p in hits.items()]
     with _store(folder) as store:
         added = store.add_model_suggestions(rows)
-    summary = {"coder": coder, "reviewed_segments": len(reviewed), "codes": list(model.codes_),
-               "skipped": dict(model.skipped_), "thresholds": dict(model.thresholds_),
+    summary = {"coder": coder, "training": str(training) if training is not None else None,
+               "reviewed_segments": len(reviewed), "codes": list(model.codes_),
+               "skipped": dict(model.skipped_), "thresholds": limits, "context": list(context),
                "suggestions_added": added, "probabilities_added_to_evidence": len(rows) - added,
                "params": {k: v for k, v in model.get_params().items() if k != "features"}}
     _record(folder, summary)
     apply_decisions(folder)
     return summary
+
+
+def _nearest_examples(model, texts, reviewed, proba, limits) -> dict[tuple[str, str], str]:
+    """For each (segment, code) to suggest, the most similar training segment given that code.
+
+    Similarity is the dot product of the classifier's own TF-IDF features, so the example
+    shows a person which coded wording the suggestion resembles.
+    """
+    segment_text = texts.str.split(" ¶ ", n=1).str[0]
+    train_ids = list(reviewed.index)
+    train = model.features_.transform(texts.loc[train_ids])
+    found = {}
+    for code in model.codes_:
+        hits = proba.index[proba[code].to_numpy() >= limits[code]]
+        positive = [k for k, labels in enumerate(reviewed.positives) if code in labels]
+        if not len(hits) or not positive:
+            continue
+        similarity = model.features_.transform(texts.loc[hits]) @ train[positive].T
+        best = np.asarray(similarity.argmax(axis=1)).ravel()
+        for segment, k in zip(hits, best.tolist(), strict=True):
+            found[segment, code] = segment_text.loc[train_ids[positive[k]]]
+    return found
+
+
+def _short(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "…"
 
 
 def _record(folder: str | Path, summary: dict) -> None:
@@ -99,28 +154,28 @@ def _record(folder: str | Path, summary: dict) -> None:
                                                              default=str) + "\n", encoding="utf-8"))
 
 
-def held_out(folder: str | Path, *, coder: str | None = None, test_size: float = 0.2,
-             random_state: int = 42) -> dict:
-    """Precision, recall, F1 and κ per code of the classifier on decisions it did not see."""
-    from .learning import evaluate_split, labels_from_decisions
+def held_out(folder: str | Path, *, coder: str | None = None, training: str | Path | None = None,
+             test_size: float = 0.2, random_state: int = 42, context=None) -> dict:
+    """Precision, recall, F1 and κ per code of the classifier on human codings it did not see."""
+    from .learning import DEFAULT_CONTEXT, context_texts, evaluate_split
 
     if not 0.0 < test_size < 1.0:
         raise OptionError(f"test_size must be between 0 and 1, got {test_size}")
-    results, decisions, codes = _training(folder, coder)
-    reviewed = labels_from_decisions(results.segments, decisions, codes=codes)
+    results, reviewed, codes, _ = _training(folder, coder, training)
     if len(reviewed) < 10:
         raise ResultsError(f"only {len(reviewed)} reviewed segments: too few to hold any out",
                            path=folder)
-    return evaluate_split(reviewed.text, list(reviewed.positives), codes=codes,
+    texts = context_texts(results.segments, DEFAULT_CONTEXT if context is None else tuple(context))
+    return evaluate_split(texts.loc[reviewed.index], list(reviewed.positives), codes=codes,
                           test_size=test_size, random_state=random_state)
 
 
 def uncertainty_ranks(folder: str | Path, segment_ids, *, coder: str | None = None) -> dict[str, int]:
     """Rank of each segment in the active-learning order (least confident first)."""
-    from .learning import uncertainty_order
+    from .learning import DEFAULT_CONTEXT, context_texts, uncertainty_order
 
-    results, decisions, codes = _training(folder, coder)
-    model = _classifier(results, decisions, codes, False, folder)
-    texts = results.segments.set_index("segment_id").text.loc[list(dict.fromkeys(segment_ids))]
-    order = uncertainty_order(model.predict_proba(texts))
+    results, reviewed, codes, _ = _training(folder, coder)
+    texts = context_texts(results.segments, DEFAULT_CONTEXT)
+    model = _classifier(texts, reviewed, codes, folder)
+    order = uncertainty_order(model.predict_proba(texts.loc[list(dict.fromkeys(segment_ids))]))
     return {segment_id: rank for rank, segment_id in enumerate(order)}

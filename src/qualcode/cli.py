@@ -241,6 +241,9 @@ def evaluate(
     ] = "documents",
     min_score: Annotated[float, typer.Option(min=0.0, max=1.0,
                                              help="Ignore suggestions below this score.")] = 0.0,
+    table: Annotated[Path | None, typer.Option(
+        help="Compare this coded table (a second coder's, gold format) instead of the suggestions.",
+        show_default=False)] = None,
     errors: Annotated[int, typer.Option(help="Show this many missed / wrongly added examples.")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write all figures as JSON.")
                         ] = None,
@@ -259,7 +262,7 @@ def evaluate(
             raise typer.BadParameter("give --gold FILE, or --held-out", param_hint="--gold")
         if scope not in ("documents", "gold"):
             raise typer.BadParameter(f"{scope!r}; use documents or gold", param_hint="--scope")
-        report = run_evaluation(gold, pred, scope=scope, min_score=min_score)
+        report = run_evaluation(gold, pred, scope=scope, min_score=min_score, table=table)
         _print_evaluation(report, errors)
         if json_out is not None:
             import json
@@ -689,18 +692,28 @@ def agreement_command(
 def learn(
     results_dir: ResultsDir,
     coder: Annotated[str | None, typer.Option(help="Learn from this coder's decisions only.")] = None,
+    training: Annotated[Path | None, typer.Option(
+        help="Learn from this hand-coded table instead of the decisions (gold format of "
+             "'evaluate'; it codes its documents completely).", show_default=False)] = None,
+    threshold: Annotated[float | None, typer.Option(
+        help="Suggest a code from this probability on (default 0.5, or tuned).",
+        show_default=False)] = None,
     tune_thresholds: Annotated[bool, typer.Option(
         help="Choose each code's threshold on a validation split (best F1).")] = False,
 ) -> None:
-    """Train a classifier on the human decisions and add its suggestions (method: model).
+    """Train a classifier on human codings and add its suggestions (method: model).
 
     Example: [bold]qualcode learn results/ --coder alice[/bold]
     """
     from .assisted import add_model_suggestions
 
     with user_errors():
-        summary = add_model_suggestions(results_dir, coder=coder, tune_thresholds=tune_thresholds)
-        out.print(f"Learned {len(summary['codes'])} codes from {summary['reviewed_segments']} reviewed "
+        if threshold is not None and tune_thresholds:
+            raise typer.BadParameter("give either --threshold or --tune-thresholds",
+                                     param_hint="--threshold")
+        summary = add_model_suggestions(results_dir, coder=coder, training=training,
+                                        threshold=threshold, tune_thresholds=tune_thresholds)
+        out.print(f"Learned {len(summary['codes'])} codes from {summary['reviewed_segments']} coded "
                   f"segments; {summary['suggestions_added']} new suggestions (method model), "
                   f"{summary['probabilities_added_to_evidence']} probabilities added to existing "
                   "ones. Not learned: " + escape(", ".join(summary["skipped"]) or "none"))

@@ -281,6 +281,10 @@ def _closest(word: str, options: set[str]) -> str | None:
     return match[0] if match else None
 
 
+#: libyaml's safe loader when PyYAML was built with it: the same documents, ten times faster.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _line_map(node: yaml.Node, key: str, lines: dict[str, int], checker_dupes: list,
               ancestors: frozenset[int]) -> None:
     if id(node) in ancestors:
@@ -322,8 +326,12 @@ def parse_codebook(text: str, path: str | None = None) -> Codebook:
     if not text.strip():
         raise CodebookError([Problem("codebook is empty", where)], path=where)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
+        try:
+            node = yaml.compose(text, Loader=_SAFE_LOADER)
+            raw = yaml.load(text, Loader=_SAFE_LOADER)
+        except yaml.YAMLError:  # PyYAML's own parser words the problem more plainly
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -33,6 +33,7 @@ from . import __version__
 from .codebook import Codebook, load_codebook
 from .corpus import Corpus, Segment, count_words, load_corpus
 from .errors import CorpusError
+from .hitcache import HitCache, record, restore, rule_signatures
 from .parsing import LanguageData, ParsedDocument, Parser
 from .participants import DEFAULT_INTERVIEWER_LABELS
 from .rules import RuleHit, RuleMatcher, combine_hits
@@ -126,6 +127,12 @@ def code_transcripts(
         "accent_insensitive": settings.accent_insensitive,
     }
     params["calibration"] = list(CALIBRATION.get(params["similarity"], (0.0, 1.0)))
+    if cache_dir is None and out is not None:
+        cache_dir = Path(out) / ".qualcode-cache"
+    parser = Parser(codebook.pipeline, cache_dir, n_process=n_process)
+    texts = [*RuleMatcher.texts(codebook), *SimilarityModel.texts_for(codebook, params["similarity"])]
+    if parser.has_parses():  # a re-run: what the codebook added is parsed while the corpus is read
+        parser.prefetch_texts(texts)
     tick = time.perf_counter()
     paragraphs = load_corpus(paths, participants=participants, unit="paragraph",
                              interviewer_labels=interviewer_labels)
@@ -134,9 +141,6 @@ def code_transcripts(
                           path=", ".join(str(p) for p in paths))
     timings["read"] = time.perf_counter() - tick
 
-    if cache_dir is None and out is not None:
-        cache_dir = Path(out) / ".qualcode-cache"
-    parser = Parser(codebook.pipeline, cache_dir, n_process=n_process)
     by_doc = _paragraphs_by_document(paragraphs)
     items = [(d.text, d.sha256, [(s.start, s.end) for s in by_doc.get(d.document_id, [])])
              for d in paragraphs.documents]
@@ -144,13 +148,14 @@ def code_transcripts(
     language = _language_data(parser, items)
     model = SimilarityModel(codebook, language, params["similarity"])
     parses = _started(parser.parse_documents(items))  # the parser's workers start now
-    parser.prefetch_texts([*RuleMatcher.texts(codebook), *model.texts()])  # pipeline not loaded
-    rules = _Rules(codebook, language, parser)
+    parser.prefetch_texts(texts)  # unless started above or the pipeline is loaded
+    rules = _Rules(codebook, language, parser, HitCache(cache_dir))
     timings["load_models"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     with _one_blas_thread():
-        segments, codings = _parse_and_code(paragraphs.documents, by_doc, parses, codebook,
+        keys = [parser.document_key(sha, paragraphs) for _, sha, paragraphs in items]
+        segments, codings = _parse_and_code(paragraphs.documents, keys, by_doc, parses, codebook,
                                             rules, model, params, progress)
     timings["parse_and_code"] = time.perf_counter() - tick
 
@@ -169,9 +174,11 @@ def code_transcripts(
         from .review import apply_decisions
 
         _record(out, run, codebook, segments_frame, codings_frame)
+        # human decisions survive every re-run: codings.csv is the store's view of this run
+        codings_frame = apply_decisions(out, write=False, segments=segments_frame,
+                                        codebook=codebook, suggestions=codings_frame)
         write_tables(out, {"segments.csv": segments_frame, "codings.csv": codings_frame,
                            "codebook.yaml": codebook.source, "run.json": run})
-        codings_frame = apply_decisions(out)  # human decisions survive every re-run
     return CodingResult(segments_frame, codings_frame, run, codebook, corpus,
                         Path(out) if out is not None else None)
 
@@ -184,7 +191,7 @@ def _record(out, run, codebook, segments, codings) -> None:
         store.record_run(run, codebook.source, segments, codings)
 
 
-def _parse_and_code(documents, by_doc, parses, codebook, rules, model, params,
+def _parse_and_code(documents, keys, by_doc, parses, codebook, rules, model, params,
                     progress) -> tuple[list[Segment], list[dict]]:
     """Segments and suggested codings of every document, given its parses in order.
 
@@ -197,19 +204,19 @@ def _parse_and_code(documents, by_doc, parses, codebook, rules, model, params,
                  for d, p in zip(documents, parsed_docs, strict=True)]
         model.fit([_lemmas(p, i, j) for p, us in zip(parsed_docs, units, strict=True)
                    for _, i, j in us])
-        stream = zip(documents, parsed_docs, units, strict=True)
+        stream = zip(documents, keys, parsed_docs, units, strict=True)
     else:
         model.fit()
-        stream = ((d, p, _units(d, p, by_doc.get(d.document_id, []), params["unit"]))
-                  for d, p in zip(documents, parses, strict=True))
+        stream = ((d, k, p, _units(d, p, by_doc.get(d.document_id, []), params["unit"]))
+                  for d, k, p in zip(documents, keys, parses, strict=True))
     segments: list[Segment] = []
     codings: list[dict] = []
     waiting: list[tuple] = []
-    for document, parsed, doc_units in stream:
+    for document, key, parsed, doc_units in stream:
         segments.extend(s for s, _, _ in doc_units)
         ranges = [(i, j) for _, i, j in doc_units]
-        waiting.append((document, parsed, doc_units, _similarity(parsed, doc_units, model, params),
-                        rules.early(parsed, document.text, ranges)))
+        waiting.append((document, key, parsed, doc_units, _similarity(parsed, doc_units, model, params),
+                        rules.early(parsed, document.text, ranges, key)))
         if rules.ready():
             codings.extend(_decide_waiting(waiting, codebook, rules, model, params, progress))
     codings.extend(_decide_waiting(waiting, codebook, rules, model, params, progress))
@@ -219,9 +226,9 @@ def _parse_and_code(documents, by_doc, parses, codebook, rules, model, params,
 def _decide_waiting(waiting: list[tuple], codebook, rules, model, params, progress) -> list[dict]:
     """Codings of the documents in ``waiting``, in order; empties it."""
     codings = []
-    for document, parsed, doc_units, scores, early in waiting:
+    for document, key, parsed, doc_units, scores, early in waiting:
         ranges = [(i, j) for _, i, j in doc_units]
-        hits = rules.complete(parsed, document.text, ranges, early)
+        hits = rules.complete(parsed, document.text, ranges, key, early)
         codings.extend(_decide(doc_units, codebook, hits, model, scores, params))
         if progress is not None:
             progress(document.document_id)
@@ -232,41 +239,67 @@ def _decide_waiting(waiting: list[tuple], codebook, rules, model, params, progre
 class _Rules:
     """The codebook's keywords and patterns, matched as soon as their parses are at hand.
 
-    When the codebook has new keywords while every document is cached, the parser parses
-    them in a background process (:meth:`Parser.prefetch_texts`).  Meanwhile documents get
-    their similarity scores and the hits of every other keyword and pattern (:meth:`early`),
-    and wait; the new keywords' hits complete them once that process is done.  The hits are
-    those of one matcher for the whole codebook (see :func:`~qualcode.rules.combine_hits`).
+    Each document's hits of unchanged rules come back from the rule-hit cache
+    (:mod:`qualcode.hitcache`); the matchers run only for the rules it lacks, which after
+    a codebook edit are the edited ones.  When the codebook has new keywords while every
+    document is cached, the parser parses them in a background process
+    (:meth:`Parser.prefetch_texts`).  Meanwhile documents get their similarity scores and
+    every other hit (:meth:`early`), and wait; the new keywords' hits complete them once
+    that process is done.  Hits are combined as one matcher for the whole codebook would
+    find them (see :func:`~qualcode.rules.combine_hits`).
     """
 
-    def __init__(self, codebook: Codebook, language: LanguageData, parser: Parser) -> None:
-        self.codebook, self.language, self.parser = codebook, language, parser
+    def __init__(self, codebook: Codebook, language: LanguageData, parser: Parser,
+                 cache: HitCache) -> None:
+        self.codebook, self.language, self.parser, self.cache = codebook, language, parser, cache
         texts = RuleMatcher.texts(codebook)
-        cached, self.new_keywords = None, []
+        self.new_keywords: list[str] = []
         if parser.prefetching():
             cached = parser.cached_texts(texts)
             self.new_keywords = [text for text in texts if text not in cached]
-        self.known = RuleMatcher(codebook, language, keywords=cached)
-        self.new: RuleMatcher | None = None
+        self.signatures = rule_signatures(codebook)
+        new = set(self.new_keywords)
+        self.unparsed = {key for key in self.signatures  # keywords whose parse is on its way
+                         if not key[1].startswith("pattern:") and key[1] in new}
+        self._matchers: dict[frozenset, RuleMatcher] = {}
 
-    def early(self, parsed: ParsedDocument, text: str, ranges) -> tuple[list[dict], list[dict]]:
-        """Hits of the keywords already parsed, and of the patterns."""
-        return (self.known.keyword_hits(parsed, text, ranges),
-                self.known.pattern_hits(parsed, text, ranges))
+    def _matcher(self, keys: frozenset) -> RuleMatcher:
+        """One compiled matcher per set of rules to match (usually one set for every document)."""
+        if keys not in self._matchers:
+            self._matchers[keys] = RuleMatcher(self.codebook, self.language, only=keys)
+        return self._matchers[keys]
+
+    def _match(self, keys: frozenset, parsed, text, ranges, entry, found: list) -> None:
+        matcher = self._matcher(keys)
+        hits = (matcher.keyword_hits(parsed, text, ranges), matcher.pattern_hits(parsed, text, ranges))
+        record(entry, {k: self.signatures[k] for k in keys}, *hits)
+        found.extend(hits)
+
+    def early(self, parsed: ParsedDocument, text: str, ranges, key: str) -> tuple[list, dict, bool]:
+        """Cached hits, and the hits of every other rule whose parse is at hand."""
+        entry = self.cache.load(key, ranges)
+        cached = {k: s for k, s in self.signatures.items() if s in entry}
+        found = list(restore(entry, cached, len(ranges)))
+        todo = frozenset(k for k in self.signatures if k not in cached and k not in self.unparsed)
+        if todo:
+            self._match(todo, parsed, text, ranges, entry, found)
+        return found, entry, bool(todo)
 
     def ready(self) -> bool:
         """Whether :meth:`complete` can run without waiting for the background parse."""
-        return not self.new_keywords or self.new is not None or not self.parser.prefetching()
+        return not self.unparsed or not self.parser.prefetching()
 
-    def complete(self, parsed: ParsedDocument, text: str, ranges, early) -> list[list[RuleHit]]:
+    def complete(self, parsed: ParsedDocument, text: str, ranges, key: str,
+                 early) -> list[list[RuleHit]]:
         """Every hit of each segment, as :meth:`RuleMatcher.match_units` finds them."""
-        keywords, patterns = early
-        if not self.new_keywords:
-            return combine_hits(keywords, patterns)
-        if self.new is None:
-            self.new = RuleMatcher(self.codebook, self.language, keywords=set(self.new_keywords),
-                                   patterns=False)
-        return combine_hits(keywords, self.new.keyword_hits(parsed, text, ranges), patterns)
+        found, entry, changed = early
+        todo = frozenset(k for k in self.unparsed if self.signatures[k] not in entry)
+        if todo:
+            self._match(todo, parsed, text, ranges, entry, found)
+        if changed or todo:
+            current = set(self.signatures.values())
+            self.cache.store(key, ranges, {s: v for s, v in entry.items() if s in current})
+        return combine_hits(*found)
 
 
 def _started(iterator: Iterator) -> Iterator:

@@ -23,7 +23,7 @@ import numpy as np
 from .errors import GoldError
 from .results import segments_covering
 
-__all__ = ["Evaluation", "evaluate", "load_gold"]
+__all__ = ["Evaluation", "evaluate", "load_gold", "score_codings"]
 
 NO_CODE = "(none)"
 
@@ -154,9 +154,47 @@ def _table(gold_matrix, pred_matrix, labels) -> tuple[list[dict], dict]:
                   "macro": macro}
 
 
+def _code_and_theme_tables(gold_m, pred_m, code_theme: dict[str, str]):
+    """Per-code and per-theme rows and averages; a theme is present where any of its codes is."""
+    codes = list(code_theme)
+    code_rows, code_avg = _table(gold_m, pred_m, codes)
+    themes = list(dict.fromkeys(code_theme[c] for c in codes))
+    theme_of = np.array([themes.index(code_theme[c]) for c in codes])
+    gold_t = np.stack([gold_m[:, theme_of == t].any(axis=1) for t in range(len(themes))], axis=1)
+    pred_t = np.stack([pred_m[:, theme_of == t].any(axis=1) for t in range(len(themes))], axis=1)
+    theme_rows, theme_avg = _table(gold_t, pred_t, themes)
+    return code_rows, code_avg, theme_rows, theme_avg
+
+
+def score_codings(gold, predicted, segment_ids, code_theme: dict[str, str]) -> dict:
+    """Micro and macro precision, recall, F1 and κ of ``predicted`` against ``gold``, by code and theme.
+
+    ``gold`` and ``predicted`` are tables with ``segment_id, code_id``; ``segment_ids`` are the
+    segments scored (a segment absent from a table has no code there); ``code_theme`` maps
+    each code id to its theme id, in codebook order.  Rows outside these are ignored.
+    Returns ``{"codes": {"micro": …, "macro": …}, "themes": {…}}``.
+    """
+    index = {s: i for i, s in enumerate(segment_ids)}
+    col = {c: k for k, c in enumerate(code_theme)}
+    matrices = []
+    for table in (gold, predicted):
+        matrix = np.zeros((len(index), len(col)), dtype=bool)
+        for s, c in zip(table.segment_id, table.code_id, strict=True):
+            if s in index and c in col:
+                matrix[index[s], col[c]] = True
+        matrices.append(matrix)
+    _, code_avg, _, theme_avg = _code_and_theme_tables(*matrices, code_theme)
+    return {"codes": code_avg, "themes": theme_avg}
+
+
 def evaluate(gold_path: str | Path, results: str | Path, *, scope: str = "documents",
-             min_score: float = 0.0) -> Evaluation:
-    """Compare the suggestions in ``results`` (a ``qualcode code`` folder) with a gold CSV."""
+             min_score: float = 0.0, table: str | Path | None = None) -> Evaluation:
+    """Compare the suggestions in ``results`` (a ``qualcode code`` folder) with a gold CSV.
+
+    With ``table``, another coded table (same format as the gold) is compared instead of
+    the suggestions, on the documents both code, the folder giving the segments: two
+    coders' agreement in the same figures as the machine's.
+    """
     import pandas as pd
 
     from .results import load_results
@@ -165,10 +203,15 @@ def evaluate(gold_path: str | Path, results: str | Path, *, scope: str = "docume
     segments, codings = loaded.segments, loaded.codings
     code_theme = {c.id: c.theme_id for c in loaded.codebook.codes}
     gold = load_gold(gold_path, segments, set(code_theme))
+    if table is not None:
+        codings = load_gold(table, segments, set(code_theme)).assign(
+            score=1.0, status="accepted", evidence=f"coded in {Path(table).name}")
     if scope == "gold":
         evaluated = segments[segments.segment_id.isin(gold.segment_id)]
     elif scope == "documents":
         docs = set(segments[segments.segment_id.isin(gold.segment_id)].document_id)
+        if table is not None:  # the documents both coders coded
+            docs &= set(segments[segments.segment_id.isin(codings.segment_id)].document_id)
         evaluated = segments[segments.document_id.isin(docs)]
     else:
         raise ValueError("scope must be 'documents' or 'gold'")
@@ -186,14 +229,10 @@ def evaluate(gold_path: str | Path, results: str | Path, *, scope: str = "docume
     for s, c in zip(kept.segment_id, kept.code_id, strict=True):
         if c in col:
             pred_m[index[s], col[c]] = True
-    code_rows, code_avg = _table(gold_m, pred_m, codes)
-    themes = list(dict.fromkeys(code_theme[c] for c in codes))
-    theme_of = np.array([themes.index(code_theme[c]) for c in codes])
-    gold_t = np.stack([gold_m[:, theme_of == t].any(axis=1) for t in range(len(themes))], axis=1)
-    pred_t = np.stack([pred_m[:, theme_of == t].any(axis=1) for t in range(len(themes))], axis=1)
-    theme_rows, theme_avg = _table(gold_t, pred_t, themes)
+    code_rows, code_avg, theme_rows, theme_avg = _code_and_theme_tables(gold_m, pred_m, code_theme)
     errors = _errors(ids, codes, gold_m, pred_m, evaluated, kept)
     summary = {"gold": str(gold_path), "results": str(results), "scope": scope,
+               "compared": str(table) if table is not None else "suggestions",
                "segments": len(ids), "documents": int(evaluated.document_id.nunique()),
                "gold_codings": int(gold_m.sum()), "predicted_codings": int(pred_m.sum()),
                "codes": code_avg, "themes": theme_avg}

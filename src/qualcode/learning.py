@@ -79,11 +79,15 @@ from .errors import ResultsError
 
 __all__ = [
     "ACTIONS",
+    "CONTEXT_PARTS",
+    "DEFAULT_CONTEXT",
     "IGNORED_ACTIONS",
     "MIN_CALIBRATION_EXAMPLES",
     "MIN_TUNING_POSITIVES",
     "CodeClassifier",
+    "context_texts",
     "evaluate_split",
+    "labels_from_codings",
     "labels_from_decisions",
     "uncertainty_order",
 ]
@@ -97,6 +101,11 @@ CALIBRATION_FOLDS = 3
 #: Held-out positives a code needs before its threshold is tuned.
 MIN_TUNING_POSITIVES = 3
 DEFAULT_THRESHOLD = 0.5
+#: What :func:`context_texts` can add to a segment's own words.
+CONTEXT_PARTS = ("previous", "next", "question")
+#: The context a project's classifier reads by default (chosen by cross-validation on the
+#: development interviews of the bundled study: ``benchmarks/learning_cv.py``).
+DEFAULT_CONTEXT = ("previous", "question")
 
 
 class CodeClassifier(BaseEstimator):
@@ -454,6 +463,66 @@ def labels_from_decisions(segments, decisions, *, codes: Iterable[str] | None = 
                          "positives": positives,
                          "negatives": [universe_set - p for p in positives]},
                         index=pd.Index(reviewed.segment_id.to_numpy(), name="segment_id"))
+
+
+def labels_from_codings(segments, codings):
+    """Training examples from a complete human coding of some documents.
+
+    ``codings`` (``segment_id, code_id``, as :func:`qualcode.evaluation.load_gold`
+    resolves a coded table) is taken to code *every* segment of the documents it
+    touches: their segments without a row are negatives for every code, and a row
+    whose code is ``(none)`` only says its segment was coded with nothing.  Returns the
+    frame of :func:`labels_from_decisions` (indexed by ``segment_id``, in ``segments``
+    order, with ``text``, ``positives``, ``negatives``).
+    """
+    import pandas as pd
+
+    from .evaluation import NO_CODE
+
+    document_of = dict(zip(segments.segment_id, segments.document_id, strict=True))
+    documents = {document_of[s] for s in codings.segment_id if s in document_of}
+    covered = segments[segments.document_id.isin(documents)].drop_duplicates("segment_id")
+    given: dict[str, set[str]] = {}
+    for segment, code in zip(codings.segment_id, codings.code_id, strict=True):
+        if code != NO_CODE:
+            given.setdefault(segment, set()).add(code)
+    universe = frozenset(codings.code_id) - {NO_CODE}
+    positives = [frozenset(given.get(s, ())) for s in covered.segment_id]
+    return pd.DataFrame({"text": covered.text.fillna("").astype(str).to_numpy(),
+                         "positives": positives,
+                         "negatives": [universe - p for p in positives]},
+                        index=pd.Index(covered.segment_id.to_numpy(), name="segment_id"))
+
+
+def context_texts(segments, parts: Sequence[str] = DEFAULT_CONTEXT):
+    """Each segment's text followed by the context a coder reads it in, as a Series by segment id.
+
+    ``parts`` (see :data:`CONTEXT_PARTS`): ``previous`` / ``next`` add the neighbouring
+    segment of the same turn, ``question`` the interviewer's question before the turn.
+    Speakers say "ça" and "elle" about what they or the interviewer just said, so a
+    sentence's code often shows in its neighbours' words.  ``segments`` is a results
+    folder's ``segments.csv`` (ordered by document, then position); columns a part
+    needs and does not find add nothing.
+    """
+    import pandas as pd
+
+    unknown = [p for p in parts if p not in CONTEXT_PARTS]
+    if unknown:
+        raise ValueError(f"unknown context part(s) {', '.join(map(repr, unknown))}; "
+                         f"use {', '.join(CONTEXT_PARTS)}")
+    frame = segments.reset_index(drop=True)
+    texts = frame.text.fillna("").astype(str)
+    pieces = [texts]
+    keys = [frame[c] for c in ("document_id", "turn_index") if c in frame.columns]
+    for part, shift in (("previous", 1), ("next", -1)):
+        if part in parts and len(keys) == 2:
+            pieces.append(texts.groupby(keys).shift(shift).fillna(""))
+    if "question" in parts and "question" in frame.columns:
+        pieces.append(frame.question.fillna("").astype(str))
+    joined = pieces[0]
+    for piece in pieces[1:]:
+        joined = joined + (" ¶ " + piece).where(piece != "", "")
+    return pd.Series(joined.to_numpy(), index=frame.segment_id.to_numpy(), name="text")
 
 
 # -- active learning ---------------------------------------------------------------------------

@@ -308,7 +308,8 @@ class Parser:
         """What coding needs of the pipeline, served from this parser's cache where possible."""
         return LanguageData(parser=self)
 
-    def _key(self, text_sha: str, paragraphs: Sequence[tuple[int, int]]) -> str:
+    def document_key(self, text_sha: str, paragraphs: Sequence[tuple[int, int]]) -> str:
+        """The cache key of a document's parse: its text, paragraphs and this parser's fingerprint."""
         digest = hashlib.sha256(repr((text_sha, list(paragraphs), sorted(
             self.fingerprint().items()))).encode())
         return digest.hexdigest()
@@ -319,7 +320,7 @@ class Parser:
 
     def all_cached(self, items: Iterable[tuple[str, str, Sequence[tuple[int, int]]]]) -> bool:
         """Whether every ``(text, text_sha256, paragraph_spans)`` item has a cache entry."""
-        return all(self._cached(self._key(sha, paragraphs)) for _, sha, paragraphs in items)
+        return all(self._cached(self.document_key(sha, paragraphs)) for _, sha, paragraphs in items)
 
     def parse_texts(self, texts: Sequence[str]) -> list[ParsedDocument]:
         """Parses of short texts (a codebook's keywords and exemplars), one cache entry per text.
@@ -377,6 +378,11 @@ class Parser:
         self._prefetch = context.Process(target=_prefetch_in_child, args=(self, missing), daemon=True)
         self._prefetch.start()
 
+    def has_parses(self) -> bool:
+        """Whether the cache holds some document's parse: a re-run, most likely."""
+        return self.cache_dir is not None and self.cache_dir.is_dir() and \
+            next(self.cache_dir.glob(f"*{_DOCUMENT_SUFFIX}"), None) is not None
+
     def prefetching(self) -> bool:
         """Whether the background process of :meth:`prefetch_texts` is still at work."""
         if self._prefetch is not None and not self._prefetch.is_alive():
@@ -398,7 +404,7 @@ class Parser:
         process boundary.  Only a few documents are held in memory at a time.
         """
         items = list(items)
-        keys = [self._key(sha, paragraphs) for _, sha, paragraphs in items]
+        keys = [self.document_key(sha, paragraphs) for _, sha, paragraphs in items]
         todo = [i for i, key in enumerate(keys) if not self._cached(key)]
         words = sum(e - s for i in todo for s, e in items[i][2]) // 6
         workers = 1
@@ -466,11 +472,7 @@ class Parser:
         if path is None or not path.exists():
             return None
         try:
-            envelope = _unpack(path.read_bytes())
-            payload = envelope["payload"]
-            if hashlib.sha256(payload).hexdigest() != envelope["sha256"] or envelope["key"] != key:
-                raise ValueError("checksum mismatch")
-            return ParsedDocument.from_payload(_unpack(payload))
+            return ParsedDocument.from_payload(read_entry(path, key))
         except Exception:  # any damage to the file: rebuild it
             warnings.warn(f"{path}: corrupt or stale parse cache entry; parsing again",
                           QualcodeWarning, stacklevel=2)
@@ -480,20 +482,31 @@ class Parser:
 
     def _store(self, key: str, parsed: ParsedDocument, suffix: str = _DOCUMENT_SUFFIX) -> None:
         path = self._path(key, suffix)
-        if path is None:
-            return
-        from .outputs import atomic_write
+        if path is not None:
+            write_entry(path, key, CACHE_FORMAT, parsed.to_payload(), "parse cache")
 
-        payload = _pack(parsed.to_payload())
-        envelope = _pack({"key": key, "format": CACHE_FORMAT,
-                                        "sha256": hashlib.sha256(payload).hexdigest(),
-                                        "payload": payload})
-        try:
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, lambda tmp: tmp.write_bytes(envelope))
-        except OSError as exc:
-            raise CacheError(f"cannot write parse cache: {exc.strerror}", path=self.cache_dir) \
-                from None
+
+def read_entry(path: Path, key: str):
+    """The payload of a checksummed cache entry; ``ValueError`` (or a decoding error) if damaged."""
+    envelope = _unpack(path.read_bytes())
+    payload = envelope["payload"]
+    if hashlib.sha256(payload).hexdigest() != envelope["sha256"] or envelope["key"] != key:
+        raise ValueError("checksum mismatch")
+    return _unpack(payload)
+
+
+def write_entry(path: Path, key: str, version: int, payload, what: str) -> None:
+    """Write ``payload`` (plain msgpack types) as a checksummed cache entry, atomically."""
+    from .outputs import atomic_write
+
+    packed = _pack(payload)
+    envelope = _pack({"key": key, "format": version, "sha256": hashlib.sha256(packed).hexdigest(),
+                      "payload": packed})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda tmp: tmp.write_bytes(envelope))
+    except OSError as exc:
+        raise CacheError(f"cannot write {what}: {exc.strerror}", path=path.parent) from None
 
 
 class LanguageData:

@@ -32,25 +32,35 @@ def _store(folder: str | Path) -> ProjectStore:
     return ProjectStore(folder)
 
 
-def apply_decisions(folder: str | Path) -> object:
-    """Rewrite ``codings.csv`` from the store (latest suggestions + decisions); return it."""
-    from .outputs import write_tables
-    from .results import load_results
+def apply_decisions(folder: str | Path, *, write: bool = True, segments=None, codebook=None,
+                    suggestions=None) -> object:
+    """The codings of ``folder``: latest suggestions with the human decisions applied.
 
-    results = load_results(folder)
+    Rewrites ``codings.csv`` from the store unless ``write`` is false.  ``segments``,
+    ``codebook`` and ``suggestions`` (the latest run's) spare reading them back when the
+    caller has them at hand, as ``qualcode code`` has right after recording a run.
+    """
+    from .outputs import write_tables
+
+    if segments is None or codebook is None:
+        from .results import load_results
+
+        results = load_results(folder)
+        segments, codebook = results.segments, results.codebook
     with _store(folder) as store:
-        effective = store.effective_codings(store.suggestions())
+        effective = store.effective_codings(store.suggestions() if suggestions is None else suggestions)
     human = effective.document_id.isna()
     if human.any():  # codes added by a person carry no machine provenance
-        documents = dict(zip(results.segments.segment_id, results.segments.document_id, strict=True))
-        themes = {c.id: c.theme_id for c in results.codebook.codes}
+        documents = dict(zip(segments.segment_id, segments.document_id, strict=True))
+        themes = {c.id: c.theme_id for c in codebook.codes}
         effective.loc[human, "document_id"] = effective.loc[human, "segment_id"].map(documents)
         effective.loc[human, "theme_id"] = effective.loc[human, "code_id"].map(themes)
         effective.loc[human, ["rule_score", "similarity"]] = 0.0
         effective.loc[human, ["matched", "nearest_exemplar"]] = ""
         effective.loc[human, "negated"] = False
     effective = effective.reset_index(drop=True)
-    write_tables(folder, {"codings.csv": effective})
+    if write:
+        write_tables(folder, {"codings.csv": effective})
     return effective
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from .codebook import Codebook
 from .parsing import LanguageData, ParsedDocument, fold
 
-__all__ = ["NEGATION_CUES", "RuleHit", "RuleMatcher", "combine_hits"]
+__all__ = ["NEGATION_CUES", "RuleHit", "RuleMatcher", "combine_hits", "pattern_anchors_exact"]
 
 _LITERAL_ATTRS = ("LEMMA", "LOWER", "ORTH", "TEXT", "NORM")
 _REQUIRED_OPS = (None, "1", "+")  # operators under which a pattern token must occur
@@ -59,12 +59,14 @@ class RuleMatcher:
     """
 
     def __init__(self, codebook: Codebook, nlp, *, keywords: Collection[str] | None = None,
-                 patterns: bool = True) -> None:
+                 patterns: bool = True, only: Collection[tuple[str, str]] | None = None) -> None:
         self.codebook = codebook
         self.data = LanguageData.of(nlp)
         self.accents = not codebook.settings.accent_insensitive
         self.keywords = keywords  # only these of the codebook's keywords (None: all)
         self.patterns = patterns  # whether to compile its token patterns
+        # only these rules: (code_id, keyword) and (code_id, "pattern:" + pattern id); None: all
+        self.only = None if only is None else frozenset(only)
         self.lemma_index_: dict[tuple[str, ...], list[tuple[str, str]]] = defaultdict(list)
         self.lower_index_: dict[tuple[str, ...], list[tuple[str, str]]] = defaultdict(list)
         self.lengths_: list[int] = []
@@ -79,7 +81,8 @@ class RuleMatcher:
 
     def _compile(self) -> None:
         entries = [(code.id, kw) for code in self.codebook.codes for kw in code.keywords
-                   if self.keywords is None or kw in self.keywords]
+                   if (self.keywords is None or kw in self.keywords)
+                   and (self.only is None or (code.id, kw) in self.only)]
         parses = self.data.parse_texts([kw for _, kw in entries])
         for (code_id, keyword), parsed in zip(entries, parses, strict=True):
             lemmas = tuple(self._fold(w) for w in parsed.lemma_raw)  # token.lemma_ or token.lower_
@@ -122,7 +125,7 @@ class RuleMatcher:
         (its anchors); then only the patterns that can match there run.
         """
         patterns = [(code.id, p) for code in self.codebook.codes for p in code.patterns
-                    if self.patterns]
+                    if self.patterns and (self.only is None or (code.id, "pattern:" + p.id) in self.only)]
         self.pattern_codes_: dict[str, tuple[str, str]] = {}
         self.pattern_anchors_: list[list[set[str]]] = []
         self.pattern_keys_: list[str] = []  # pattern → its key (a Matcher)
@@ -139,7 +142,7 @@ class RuleMatcher:
             self.pattern_codes_[key] = (code_id, pattern.id)
             self.pattern_keys_.append(key)
             self.pattern_anchors_.append(_anchors(pattern.pattern))
-            self.pattern_exact_.append(_anchors_exact(pattern.pattern))
+            self.pattern_exact_.append(pattern_anchors_exact(pattern.pattern))
         self.anchor_words_: dict[str, list[int]] = defaultdict(list)  # word → anchor sets
         self.pattern_anchor_ids_: list[np.ndarray] = []
         count = 0
@@ -323,14 +326,14 @@ class RuleMatcher:
 
 def combine_hits(*found: list[dict[tuple[str, str], RuleHit]]) -> list[list[RuleHit]]:
     """Per segment, the hits of several :meth:`RuleMatcher.keyword_hits` / ``pattern_hits``
-    results (keywords first), the first of a key kept, in the order of their position."""
+    results, the first of a key kept, in the order of their position (then code, rule, kind)."""
     result = []
     for parts in zip(*found, strict=True):
         merged: dict[tuple[str, str], RuleHit] = {}
         for part in parts:
             for key, hit in part.items():
                 merged.setdefault(key, hit)
-        result.append(sorted(merged.values(), key=lambda h: (h.start, h.code_id, h.rule)))
+        result.append(sorted(merged.values(), key=lambda h: (h.start, h.code_id, h.rule, h.kind)))
     return result
 
 
@@ -364,7 +367,7 @@ def _anchors(pattern) -> list[set[str]]:
     return anchors
 
 
-def _anchors_exact(pattern) -> bool:
+def pattern_anchors_exact(pattern) -> bool:
     """Whether every anchor of ``pattern`` is sure to be among the words of each of its matches.
 
     True when each anchored token must occur (no operator, ``1`` or ``+``, however the key

@@ -147,7 +147,12 @@ class SimilarityModel:
 
     def texts(self) -> tuple[str, ...]:
         """The texts :meth:`fit` parses: the exemplars, for the backends built on the parse."""
-        return self.exemplars.texts if self.backend in ("vectors", "tfidf") else ()
+        return self.texts_for(self.codebook, self.backend)
+
+    @staticmethod
+    def texts_for(codebook: Codebook, backend: str) -> tuple[str, ...]:
+        """What a model of ``backend`` for ``codebook`` parses, known before it is built."""
+        return CodeExemplars.from_codebook(codebook).texts if backend in ("vectors", "tfidf") else ()
 
     def fit(self, segment_lemmas: Sequence[Sequence[str]] = ()) -> SimilarityModel:
         """Embed the exemplars (and, for TF-IDF, fit on corpus + codebook lemmas)."""

@@ -120,8 +120,18 @@ class ProjectStore:
     # ------------------------------------------------------------------ runs
 
     def record_run(self, run: dict, codebook_yaml: str, segments, codings) -> int:
-        """Store a run's segments and suggestions in one transaction; return its run id."""
+        """Store a run's segments and suggestions in one transaction; return its run id.
+
+        Only segments that are new or changed are written again; every segment of the
+        run gets it as ``last_run``.
+        """
         codebook_sha = _sha(codebook_yaml)
+        current = list(zip(segments.segment_id.tolist(), segments.document_id.tolist(),
+                           segments.start.tolist(), segments.end.tolist(), segments.text.tolist(),
+                           strict=True))
+        columns = list(codings.columns)
+        records = (dict(zip(columns, values, strict=True))  # read while inserting
+                   for values in zip(*(codings[c].tolist() for c in columns), strict=True))
         with self._transaction() as db:
             db.execute("INSERT OR IGNORE INTO codebooks VALUES (?, ?, ?, ?, ?)",
                        (codebook_sha, run["codebook"]["name"], run["codebook"]["version"],
@@ -129,16 +139,27 @@ class ProjectStore:
             cursor = db.execute("INSERT INTO runs (created_at, codebook_sha256, record) VALUES (?, ?, ?)",
                                 (_now(), codebook_sha, json.dumps(run, sort_keys=True, default=str)))
             run_id = int(cursor.lastrowid)
+            stored = {row[0]: row[1:] for row in db.execute(
+                'SELECT segment_id, document_id, start, "end", text_sha256 FROM segments')}
+            changed = []
+            for segment_id, document_id, start, end, text in current:
+                row = (document_id, int(start), int(end), _sha(text))
+                if stored.get(segment_id) != row:
+                    changed.append((segment_id, *row[:3], text, row[3], run_id))
             db.executemany(
                 'INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(segment_id) DO UPDATE SET '
                 'document_id=excluded.document_id, start=excluded.start, "end"=excluded."end", '
                 'text=excluded.text, text_sha256=excluded.text_sha256, last_run=excluded.last_run',
-                [(s.segment_id, s.document_id, int(s.start), int(s.end), s.text, _sha(s.text), run_id)
-                 for s in segments.itertuples()])
+                changed)
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS run_segments (segment_id TEXT PRIMARY KEY)")
+            db.execute("DELETE FROM run_segments")
+            db.executemany("INSERT OR IGNORE INTO run_segments VALUES (?)", ((r[0],) for r in current))
+            db.execute("UPDATE segments SET last_run = ? WHERE segment_id IN (SELECT segment_id FROM "
+                       "run_segments)", (run_id,))
             db.executemany("INSERT INTO suggestions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           [(run_id, c["segment_id"], c["code_id"], float(c["score"]), c["method"],
+                           ((run_id, c["segment_id"], c["code_id"], float(c["score"]), c["method"],
                              c["evidence"], json.dumps(c, ensure_ascii=False, default=str))
-                            for c in codings.to_dict("records")])
+                            for c in records))
         return run_id
 
     def suggestions(self, run_id: int | None = None):
