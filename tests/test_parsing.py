@@ -195,7 +195,7 @@ def test_cache_hit_gives_the_same_arrays(nlp, tmp_path):
     [parsed] = first.parse_documents(items())
     second = Parser(PIPELINE, tmp_path)
     [cached] = second.parse_documents(items())
-    assert second.stats == {"parsed": 0, "cached": 1, "rebuilt": 0, "words_parsed": 0}
+    assert second.stats == {"parsed": 0, "cached": 1, "rebuilt": 0, "words_parsed": 0, "processes": 0}
     assert cached.lemma == parsed.lemma and cached.orth == parsed.orth
     assert np.array_equal(cached.start, parsed.start)
     assert np.array_equal(cached.vector_row, parsed.vector_row)
@@ -369,3 +369,27 @@ def test_features_are_the_token_attributes(nlp):
             assert (value if isinstance(value, list) else value.tolist()) == expected, name
         for word in set(parsed.orth):
             assert parsed.lexeme(word)["lower"] == nlp.vocab[word].lower_
+
+
+def test_worker_processes_parse_as_this_process_does(nlp, tmp_path, monkeypatch):
+    """Large batches go to worker processes: same arrays, same order, entries written by them."""
+    from pathlib import Path
+
+    import qualcode.parsing
+    from qualcode.corpus import load_corpus
+
+    corpus = load_corpus([Path(__file__).resolve().parents[1] / "transcripts"], unit="paragraph")
+    batch = [(d.text, d.sha256, [(s.start, s.end) for s in corpus.segments
+                                 if s.document_id == d.document_id]) for d in corpus.documents[:3]]
+    alone = Parser(PIPELINE, tmp_path / "alone", n_process=1)
+    expected = list(alone.parse_documents(batch))
+    assert alone.stats["processes"] == 1
+    monkeypatch.setattr(qualcode.parsing, "_PARALLEL_WORDS", 0)  # any batch is large enough
+    workers = Parser(PIPELINE, tmp_path / "workers", n_process=2)
+    got = list(workers.parse_documents(batch))
+    assert workers.stats["processes"] == 2 and workers.stats["parsed"] == 3
+    for ours, theirs in zip(got, expected, strict=True):
+        assert ours.orth == theirs.orth and ours.lemma == theirs.lemma
+        assert np.array_equal(ours.start, theirs.start) and np.array_equal(ours.vector_row, theirs.vector_row)
+    assert sorted(p.name for p in (tmp_path / "workers").iterdir()) == \
+        sorted(p.name for p in (tmp_path / "alone").iterdir())  # the workers wrote the cache entries

@@ -29,7 +29,7 @@ from qualcode.results import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "refi-qda"  # beside the repository, in CI as here
-SCHEMAS = Path(refi.__file__).parent / "schemas"
+SCHEMAS = Path(refi.__file__).parents[1] / "schemas"
 
 CODEBOOK_YAML = """\
 name: refi-test
@@ -140,7 +140,7 @@ def check_round_trip(results, corpus, project) -> None:
     assert read_parents == {labels[i]: labels.get(parents.get(i)) for i in labels}
     descriptions = dict(zip(codes["name"], codes["description"].fillna(""), strict=True))
     for code in codebook.codes:
-        assert descriptions[code.label] == refi._description(code)
+        assert descriptions[code.label] == refi.export._description(code)
         for line in (code.definition, *code.include, *code.exclude):
             assert line in descriptions[code.label]
     texts = {d.document_id: d.text for d in corpus.documents}
@@ -235,7 +235,7 @@ def test_a_single_coder_given_takes_the_unattributed_decisions(study, tmp_path):
 
 def test_status_chooses_the_codings_and_rejected_ones_never_leave(study, tmp_path):
     results, corpus, _ = study
-    rejected_guid = refi._code_guids(results.codebook)["terrain"]
+    rejected_guid = refi.export._code_guids(results.codebook)["terrain"]
     everything = read_refi(export_qdpx(results, tmp_path / "a.qdpx", corpus=corpus, status="all"))
     assert len(everything.codings) == 7
     assert (everything.codings.code_guid == rejected_guid).sum() == 1  # the accepted one only
@@ -496,7 +496,7 @@ def test_archives_with_escaping_member_names_are_refused(tmp_path, member):
 
 
 def test_members_over_the_size_cap_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(refi, "MAX_MEMBER_BYTES", 10_000)
+    monkeypatch.setattr(refi.reading, "MAX_MEMBER_BYTES", 10_000)
     padding = b"<!--" + b" " * 50_000 + b"-->"
     path = write_zip(tmp_path / "bomb.qdpx", {"project.qde": MINIMAL + padding})
     assert path.stat().st_size < 1_000

@@ -359,7 +359,7 @@ def test_cli_names_a_missing_results_folder_in_one_line(study, tmp_path):
 
 
 def test_offsets_follow_the_text_into_lf_and_nfc():
-    from qualcode.refi import _normalised
+    from qualcode.refi.importing import _normalised
 
     text = "Cafe\u0301 froid\r\nRe\u0301union : oui\r\n"  # decomposed accents, CRLF
     normal, offset = _normalised(text)

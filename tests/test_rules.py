@@ -372,3 +372,63 @@ def test_selective_pattern_matching_finds_what_every_pattern_finds(parser):
             _every_pattern_where_one_can_match(codebook, parser.nlp, parsed, ranges)
         checked += sum(len(f) for f in found)
     assert checked > 10
+
+
+@pytest.mark.slow
+def test_keyword_hits_are_what_spacy_phrase_matchers_find_on_folded_lemmas_and_forms(parser):
+    """The keyword index is a faster PhraseMatcher: same matches on the bundled interviews.
+
+    Reference: spaCy's ``PhraseMatcher`` on ``LEMMA`` and on ``NORM``, over Docs whose
+    lemma and norm are set to the folded lemma and lower-case form the codebook's setting
+    asks for (accent-insensitive here), keywords parsed and folded the same way.  Per
+    segment and keyword, the first lemma match wins, else the first surface-form match.
+    """
+    from spacy.matcher import PhraseMatcher
+
+    from qualcode.codebook import load_codebook
+    from qualcode.corpus import load_corpus
+
+    root = Path(__file__).resolve().parents[1]
+    codebook = load_codebook(root / "codebooks" / "ds-ia-sante.yaml")
+    assert codebook.settings.accent_insensitive
+    nlp = parser.nlp
+
+    def folded(doc):
+        for token in doc:
+            token.lemma_ = fold(token.lemma_ or token.lower_)
+            token.norm_ = fold(token.lower_)
+        return doc
+
+    matchers = {attr: PhraseMatcher(nlp.vocab, attr=attr) for attr in ("LEMMA", "NORM")}
+    for code in codebook.codes:
+        for keyword in code.keywords:
+            for matcher in matchers.values():
+                matcher.add(f"{code.id}\t{keyword}", [folded(nlp(keyword))])
+    ours = RuleMatcher(codebook, nlp)
+    corpus = load_corpus([root / "transcripts"], unit="paragraph")
+    compared = 0
+    for document in corpus.documents[:4]:
+        spans = [(s.start, s.end) for s in corpus.segments if s.document_id == document.document_id]
+        [parsed] = parser.parse_documents([(document.text, document.sha256, spans)])
+        ranges = [parsed.token_range(s, e) for s, e in parsed.sentence_spans()]
+        bounds = [(int(parsed.start[i]), int(parsed.end[j - 1])) for i, j in ranges if j > i]
+        expected: dict[tuple[int, str, str], int] = {}
+        for attr in ("LEMMA", "NORM"):  # lemma matches first, as the index does
+            first: dict[tuple[int, str, str], int] = {}
+            for start, end in spans:
+                doc = folded(nlp(document.text[start:end]))
+                for match_id, s, e in matchers[attr](doc):
+                    begin, finish = start + doc[s].idx, start + doc[e - 1].idx + len(doc[e - 1])
+                    unit = next((u for u, (a, b) in enumerate(bounds) if a <= begin and finish <= b), None)
+                    if unit is not None:
+                        code_id, keyword = nlp.vocab.strings[match_id].split("\t")
+                        key = (unit, code_id, keyword)
+                        first[key] = min(first.get(key, begin), begin)
+            for key, begin in first.items():
+                expected.setdefault(key, begin)
+        found = ours.keyword_hits(parsed, document.text, [r for r in ranges if r[1] > r[0]])
+        got = {(u, code_id, keyword): hit.start for u, hits in enumerate(found)
+               for (code_id, keyword), hit in hits.items()}
+        assert got == expected, document.document_id
+        compared += len(got)
+    assert compared > 100

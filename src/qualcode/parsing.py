@@ -253,7 +253,8 @@ class Parser:
         self.pipeline = pipeline
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.n_process = n_process
-        self.stats = {"parsed": 0, "cached": 0, "rebuilt": 0, "words_parsed": 0}
+        # processes: how many parsed documents (0: all cached, 1: this one, more: worker processes)
+        self.stats = {"parsed": 0, "cached": 0, "rebuilt": 0, "words_parsed": 0, "processes": 0}
         self.loaded = False  # whether this parser has needed its pipeline yet
         self._fingerprint: dict | None = None
         self._prefetch = None  # background process parsing texts (see prefetch_texts)
@@ -413,6 +414,7 @@ class Parser:
 
             workers = self.n_process or min(2, os.cpu_count() or 1)
         parsed = self._parallel(items, keys, todo, workers) if workers > 1 else None
+        self.stats["processes"] = max(self.stats["processes"], workers if todo else 0)
         pending = set(todo)
         for i, (text, _sha, paragraphs) in enumerate(items):
             if i not in pending:

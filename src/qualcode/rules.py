@@ -2,7 +2,10 @@
 
 Keywords are parsed with the same pipeline as the transcripts and matched on
 lemmas (accent-insensitive when the codebook asks) and on lower-cased surface
-forms, so "former les équipes" also finds "on a formé l'équipe".  Token
+forms, so "former les équipes" also finds "on a formé l'équipe".  The keyword
+index finds exactly what spaCy's ``PhraseMatcher`` on ``LEMMA`` and on ``NORM``
+would find with those folded forms (a test checks it on the bundled interviews),
+but scans the cached token arrays instead of rebuilding ``Doc`` objects.  Token
 patterns are spaCy ``Matcher`` patterns.  A negation cue in the same clause
 (``ne … pas``, ``aucun``, ``sans``, ``jamais``, ``not``, ``no``…) does not drop
 the hit: it is recorded and weakens the evidence.

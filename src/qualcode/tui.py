@@ -1,4 +1,4 @@
-"""The interactive terminal review behind ``qualcode review`` (presentation only, like cli.py).
+"""The interactive terminal review behind ``qualcode review`` (presentation only, like the cli package).
 
 Each decision is written to the project store the moment a key is pressed, so
 quitting — or losing the terminal — never loses work, and the next session
