@@ -47,9 +47,9 @@ Memory
 
 Targets (PASS/MISS are printed; the exit status is 0 regardless)
     cold throughput >= 2 x the full pipeline's ``nlp.pipe`` throughput;
-    our overhead <= 20 %: spaCy's own time for the same work — loading the lean pipeline,
-    then ``nlp.pipe`` over the corpus's words at the lean throughput with as many
-    processes as the library's parser used — is >= 0.8 x the cold time (the ratio
+    our overhead <= 20 %: the cold time is at most 1.2 x spaCy's own time for the same
+    work — loading the lean pipeline, then ``nlp.pipe`` over the corpus's words at the
+    lean throughput with as many processes as the library's parser used (the ratio
     against ``nlp.pipe`` alone, without the load, is printed beside it);
     warm re-code >= 20 x faster than cold;
     peak memory of the cold run's process tree <= 2 GiB.
@@ -89,7 +89,7 @@ GIB = 1024**3
 MIB = 1024**2
 
 TARGET_COLD_VS_FULL = 2.0
-TARGET_COLD_VS_LEAN = 0.8
+TARGET_OVERHEAD = 0.20  # our time at most 1.2 x spaCy's own time for the same work
 TARGET_COLD_VS_WARM = 20.0
 TARGET_PEAK_BYTES = 2 * GIB
 
@@ -406,11 +406,11 @@ def compute_targets(results: dict) -> dict:
         # words with as many processes as the library's parser used
         pipe_seconds = words / ref[f"lean_{processes}"]["words_per_second"]
         reference = load + pipe_seconds
-        ratio = reference / cold["seconds"]
-        targets["cold_vs_lean"] = {"value": ratio, "target": TARGET_COLD_VS_LEAN,
-                                   "ok": ratio >= TARGET_COLD_VS_LEAN, "processes": processes,
+        overhead = cold["seconds"] / reference - 1
+        targets["cold_vs_lean"] = {"value": overhead, "target": TARGET_OVERHEAD,
+                                   "ok": overhead <= TARGET_OVERHEAD, "processes": processes,
                                    "reference_seconds": reference, "load_seconds": load,
-                                   "pipe_seconds": pipe_seconds, "overhead": cold["seconds"] / reference - 1,
+                                   "pipe_seconds": pipe_seconds, "ratio": reference / cold["seconds"],
                                    "pipe_only_ratio": pipe_seconds / cold["seconds"]}
     if warm.get("returncode") == 0:
         ratio = cold["seconds"] / warm["seconds"]
@@ -502,11 +502,11 @@ def print_report(results: dict) -> None:
               f"{row['value']:6.2f}×   {_verdict(row['ok'])}")
     row = targets.get("cold_vs_lean")
     if row:
-        print(f"  spaCy's time for the same work ≥ {TARGET_COLD_VS_LEAN:g}× cold       "
-              f"{row['value']:6.2f}×   {_verdict(row['ok'])}   (lean pipeline load "
-              f"{row['load_seconds']:.2f}s + nlp.pipe n_process={row['processes']} "
-              f"{row['pipe_seconds']:.2f}s = {row['reference_seconds']:.2f}s; "
-              f"our overhead {row['overhead']:.0%}; against nlp.pipe alone {row['pipe_only_ratio']:.2f}×)")
+        print(f"  our overhead ≤ {TARGET_OVERHEAD:.0%} over spaCy's time for the same work  "
+              f"{row['value']:5.0%}    {_verdict(row['ok'])}   (cold {results['cold']['seconds']:.2f}s vs "
+              f"lean pipeline load {row['load_seconds']:.2f}s + nlp.pipe n_process={row['processes']} "
+              f"{row['pipe_seconds']:.2f}s = {row['reference_seconds']:.2f}s, {row['ratio']:.2f}×; "
+              f"against nlp.pipe alone {row['pipe_only_ratio']:.2f}×)")
     row = targets.get("cold_vs_warm")
     if row:
         print(f"  warm ≥ {TARGET_COLD_VS_WARM:g}× faster than cold                           "
