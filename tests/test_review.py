@@ -429,3 +429,69 @@ def test_reports_can_rest_on_human_validated_codings_only(folder):
     assert int(matrix.values.sum()) == 5
     assert int(code_matrix(results).values.sum()) > 5  # every coding but the rejected one
     assert results.basis == f"5 human-validated codings and {len(table) - 5} others"
+
+
+# --- a table of codings made elsewhere --------------------------------------------------------------
+
+
+def _dev_rows(document: str) -> pd.DataFrame:
+    gold = pd.read_csv(ROOT / "gold" / "ds-ia-sante-dev.csv")
+    return gold[gold.document_id == document]
+
+
+def test_a_coded_table_becomes_add_decisions_of_its_coder(folder, tmp_path):
+    from qualcode.review import import_codings
+
+    rows = _dev_rows("entretien_01_dg_chu1")
+    assert set(rows.coder) == {"coder_c"}
+    table = tmp_path / "coded.csv"
+    rows.to_csv(table, index=False)
+    suggested = pd.read_csv(folder / "codings.csv", keep_default_na=False)
+    machine = set(zip(suggested.segment_id, suggested.code_id, strict=True))
+    counts = import_codings(folder, table)
+    assert counts == {"coder_c": {"add": len(rows), "memo": 0, "unchanged": 0}}
+    codings = pd.read_csv(folder / "codings.csv", keep_default_na=False).set_index(["segment_id", "code_id"])
+    for pair in zip(rows.segment_id, rows.code_id, strict=True):
+        assert codings.at[pair, "status"] == "accepted" and codings.at[pair, "coder"] == "coder_c"
+        if pair in machine:  # an add on a suggestion accepts it, with the machine's provenance
+            assert codings.at[pair, "method"] != "human"
+        else:
+            assert codings.at[pair, "method"] == "human"
+            assert codings.at[pair, "evidence"] == "added by coder_c"
+    assert import_codings(folder, table) == {"coder_c": {"add": 0, "memo": 0, "unchanged": len(rows)}}
+    with ProjectStore(folder) as store:
+        assert len(store.decisions("coder_c")) == len(rows)  # the second import recorded nothing
+
+
+def test_a_table_without_coders_needs_one_and_bad_rows_record_nothing(folder, tmp_path):
+    from qualcode.review import import_codings
+
+    rows = _dev_rows("entretien_01_dg_chu1").drop(columns=["coder"])
+    table = tmp_path / "coded.csv"
+    rows.to_csv(table, index=False)
+    with pytest.raises(ResultsError, match="row has no coder") as info:
+        import_codings(folder, table)
+    assert info.value.line == 2
+    assert import_codings(folder, table, coder="alice")["alice"]["add"] == len(rows)
+    renamed = tmp_path / "renamed.csv"
+    _dev_rows("entretien_01_dg_chu1").to_csv(renamed, index=False)
+    assert import_codings(folder, renamed, coders={"coder_c": "bob"})["bob"]["add"] == len(rows)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("segment_id,code_id,coder\nentretien_01_dg_chu1#1.2,top_down,carol\n"
+                   "entretien_01_dg_chu1#1.3,pilotage_ia,carol\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["import", str(bad), "--into", str(folder)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"error: {bad}:3: unknown code 'pilotage_ia'")
+    with ProjectStore(folder) as store:
+        assert store.decisions("carol").empty
+
+
+def test_cli_imports_a_table_and_says_what_it_recorded(folder, tmp_path):
+    table = tmp_path / "coded.csv"
+    rows = _dev_rows("entretien_01_dg_chu1")
+    rows.to_csv(table, index=False)
+    result = CliRunner().invoke(app, ["import", str(table), "--into", str(folder), "--coder", "coder_c=dana"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(rows)} decisions recorded" in result.stdout and "dana" in result.stdout
+    result = CliRunner().invoke(app, ["import", str(table), "--into", str(folder), "--code", "a=b"])
+    assert result.exit_code == 2 and "no --code" in result.output

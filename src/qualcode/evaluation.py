@@ -48,9 +48,10 @@ def _norm(text: str) -> str:
     return " ".join(str(text).replace("’", "'").split())
 
 
-def load_gold(path: str | Path, segments, code_ids: set[str]):
+def load_gold(path: str | Path, segments, code_ids: set[str], keep: tuple[str, ...] = ()):
     """Read a gold CSV and resolve every row to segment ids; return a DataFrame
-    with ``segment_id, code_id`` (and ``line``), raising GoldError on the first bad row."""
+    with ``segment_id, code_id`` (and ``line``, and the ``keep`` columns, "" where absent),
+    raising GoldError on the first bad row.  Repeated rows count once."""
     import pandas as pd
 
     path = Path(path)
@@ -81,11 +82,12 @@ def load_gold(path: str | Path, segments, code_ids: set[str]):
         if code not in code_ids and code != NO_CODE:
             raise GoldError(f"unknown code {code!r}; codes are: {', '.join(sorted(code_ids))}",
                             path=path, line=number)
+        extra = {name: (row.get(name) or "").strip() for name in keep}
         for segment_id in _locate(row, by_id, by_doc, path, number):
-            resolved.append({"segment_id": segment_id, "code_id": code, "line": number})
+            resolved.append({"segment_id": segment_id, "code_id": code, "line": number, **extra})
     if not resolved:
         raise GoldError("gold file codes no segment", path=path)
-    return pd.DataFrame(resolved).drop_duplicates(["segment_id", "code_id"])
+    return pd.DataFrame(resolved).drop_duplicates(["segment_id", "code_id", *keep])
 
 
 def _locate(row: dict, by_id: set, by_doc: dict, path: Path, number: int) -> list[str]:

@@ -198,6 +198,73 @@ def import_decisions(folder: str | Path, path: str | Path, *, coder: str) -> int
     return len(rows)
 
 
+def import_codings(folder: str | Path, path: str | Path, *, coder: str | None = None,
+                   coders: dict[str, str] | None = None) -> dict[str, dict[str, int]]:
+    """Record a table of human codings as ``add`` decisions, all or none; return counts per coder.
+
+    The table is a CSV in the gold format of ``qualcode evaluate`` (a ``code_id`` per row, and
+    ``segment_id``, or ``document_id,start,end``, or ``document_id,text``), such as a
+    spreadsheet of codings made by hand or in another tool.  Each row's coder is its
+    ``coder`` column, renamed through ``coders`` (old → new), or ``coder`` when the table has
+    none.  The store counts an add on a suggested code as its acceptance.  Rows coded
+    ``(none)`` record nothing.  A decision the coder already has in force is counted as
+    ``unchanged`` and not recorded again, so importing the same table twice adds nothing.
+    Any bad row (unknown segment, document, span or code) is reported with the file and line,
+    and nothing is recorded.
+    """
+    from .evaluation import NO_CODE, load_gold
+    from .results import load_results
+
+    results = load_results(folder)
+    table = load_gold(path, results.segments, {c.id for c in results.codebook.codes}, keep=("coder",))
+    renamed = coders or {}
+    decisions: dict[tuple, tuple] = {}
+    for row in table.itertuples():
+        who = renamed.get(row.coder, row.coder) if row.coder else coder
+        if not who:
+            raise ResultsError("row has no coder: give the table a coder column, or a coder for "
+                               "every row", path=path, line=int(row.line))
+        if row.code_id != NO_CODE:
+            decisions.setdefault((who, row.segment_id, row.code_id, "add", None),
+                                 (row.segment_id, row.code_id, "add", who, None, None))
+    with _store(folder) as store:
+        counts = record_imported(store, decisions)
+    if any(c["add"] for c in counts.values()):
+        apply_decisions(folder)
+    return counts
+
+
+def record_imported(store: ProjectStore, decisions: dict[tuple, tuple]) -> dict[str, dict[str, int]]:
+    """Record imported decisions the store lacks, in one transaction; return the counts per coder.
+
+    ``decisions`` maps ``(coder, segment, code, "add" | "memo", memo)`` to the row for
+    :meth:`ProjectStore.decide_many`.  An add the coder already has in force (an add, accept
+    or re-code to the code) or the same memo is ``unchanged``; a decision the coder took since
+    (a rejection, say) stands, as the import adds nothing it already holds.
+    """
+    existing = store.decisions()
+    done = set()
+    for d in existing[~existing.stale].itertuples():
+        new = d.new_code_id if isinstance(d.new_code_id, str) and d.new_code_id else None
+        if d.action in ("accept", "add") or (d.action == "recode" and new):
+            done.add((d.coder, d.segment_id, new or d.code_id, "add", None))
+        elif d.action == "memo":
+            done.add((d.coder, d.segment_id, d.code_id, "memo", d.memo))
+    counts: dict[str, dict[str, int]] = {}
+    rows = []
+    for identity, decision in decisions.items():
+        count = counts.setdefault(identity[0], {"add": 0, "memo": 0, "unchanged": 0})
+        if identity in done:
+            count["unchanged"] += 1
+        else:
+            count[identity[3]] += 1
+            rows.append(decision)
+    rows.sort(key=lambda r: r[2] == "memo")  # the adds first, then the memos on them
+    if rows:
+        store.decide_many(rows)
+    return counts
+
+
 def _check_row(row: dict, action: str, codes: set, segments: set) -> str | None:
     if action not in ACTIONS:
         return f"unknown decision {action!r}; use one of {', '.join(ACTIONS)}"

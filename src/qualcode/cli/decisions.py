@@ -53,24 +53,35 @@ def review(
 
 
 def import_command(
-    file: Annotated[Path, typer.Argument(help="A .qdpx or .qdc from another tool.", show_default=False)],
+    file: Annotated[Path, typer.Argument(
+        help="A .qdpx or .qdc from another tool, or a .csv table of codings.", show_default=False)],
     into: Annotated[Path, typer.Option("--into", help="Results folder to import into.", show_default=False)],
     coder: Annotated[list[str] | None, typer.Option(
-        help="OLD=NEW: the file's user OLD is coder NEW (repeatable; default: same name).")] = None,
+        help="OLD=NEW: the file's user OLD is coder NEW (repeatable; default: same name); for a "
+             ".csv without a coder column, NAME: every row's coder.")] = None,
     code: Annotated[list[str] | None, typer.Option(
         help="OLD=NEW: the file's code OLD (name or GUID) is code id NEW (repeatable).")] = None,
 ) -> None:
-    """Import codings made in QualCoder, NVivo, ATLAS.ti, MAXQDA… as decisions; a .qdc only checks codes.
+    """Import codings made in QualCoder, NVivo, ATLAS.ti, MAXQDA… or a spreadsheet as decisions.
+
+    A .qdc only checks codes.  A .csv has a code_id column and segment_id, or document_id with
+    start and end, or document_id with text (the gold format of 'evaluate'), and a coder column.
 
     Example: [bold]qualcode import nvivo.qdpx --into results/ --coder "Alice Martin=alice"[/bold]
     """
-    from ..refi import import_refi
-
     with user_errors():
-        pairs = [[v.rpartition("=")[::2] for v in values or []] for values in (coder, code)]
+        values = coder or []
+        if file.suffix.lower() == ".csv":
+            if code:
+                raise typer.BadParameter("a .csv names codebook code ids: no --code", param_hint="--code")
+            _import_table(file, into, values)
+            return
+        pairs = [[v.rpartition("=")[::2] for v in found or []] for found in (values, code)]
         if any(not old.strip() or not new.strip() for found in pairs for old, new in found):
             raise typer.BadParameter("use OLD=NEW", param_hint="--coder / --code")
         coders, codes = ({o.strip(): n.strip() for o, n in found} for found in pairs)
+        from ..refi import import_refi
+
         report = import_refi(file, into, coders=coders, code_map=codes)
         project = report.kind == "project"
         table = Table(title=f"{escape(file.name)}: {report.recorded} decisions recorded"
@@ -81,6 +92,26 @@ def import_command(
                     else [(name, code_id or "—") for name, code_id in report.codes]):
             table.add_row(*map(escape, row))
         out.print(table, *map(escape, report.problems()), sep="\n", soft_wrap=True)
+
+
+def _import_table(file: Path, into: Path, values: list[str]) -> None:
+    """``qualcode import`` of a .csv table of codings (see :func:`qualcode.review.import_codings`)."""
+    from ..review import import_codings
+
+    renames = [v.partition("=") for v in values if "=" in v]
+    names = [v.strip() for v in values if "=" not in v]
+    if len(names) > 1 or any(not old.strip() or not new.strip() for old, _, new in renames):
+        raise typer.BadParameter("use OLD=NEW, or one NAME for every row", param_hint="--coder")
+    counts = import_codings(into, file, coder=names[0] if names else None,
+                            coders={old.strip(): new.strip() for old, _, new in renames})
+    table = Table()
+    for header in ("coder", "added", "unchanged"):
+        table.add_column(header)
+    for who, count in counts.items():
+        table.add_row(escape(who), str(count["add"]), str(count["unchanged"]))
+    out.print(f"{escape(file.name)}: {sum(c['add'] for c in counts.values())} decisions recorded",
+              table, sep="\n", soft_wrap=True)
+
 
 
 def agreement_command(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import OptionError
 from ..results import segments_covering
+from ..review import record_imported
 from ._common import SUGGESTIONS_USER, _present, _truncate
 from .reading import read_refi
 
@@ -247,27 +248,7 @@ class _Plan:
 
     def record(self, store) -> dict[str, dict[str, int]]:
         """Record the decisions the store lacks, in one transaction; return the counts per coder."""
-        existing = store.decisions()
-        done = set()
-        for d in existing[~existing.stale].itertuples():
-            new = d.new_code_id if isinstance(d.new_code_id, str) and d.new_code_id else None
-            if d.action in ("accept", "add") or (d.action == "recode" and new):
-                done.add((d.coder, d.segment_id, new or d.code_id, "add", None))
-            elif d.action == "memo":
-                done.add((d.coder, d.segment_id, d.code_id, "memo", d.memo))
-        counts: dict[str, dict[str, int]] = {}
-        rows = []
-        for identity, decision in self.decisions.items():
-            count = counts.setdefault(identity[0], {"add": 0, "memo": 0, "unchanged": 0})
-            if identity in done:
-                count["unchanged"] += 1
-            else:
-                count[identity[3]] += 1
-                rows.append(decision)
-        rows.sort(key=lambda r: r[2] == "memo")  # the adds first, then the memos on them
-        if rows:
-            store.decide_many(rows)
-        return counts
+        return record_imported(store, self.decisions)
 
 
 def import_refi(path: str | Path, into: str | Path, *, coders: Mapping[str, str] | None = None,
