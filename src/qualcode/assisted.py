@@ -93,7 +93,8 @@ def add_model_suggestions(folder: str | Path, *, coder: str | None = None,
     pending = segments[~segments.segment_id.isin(reviewed.index) & ~segments.segment_id.isin(decided)]
     proba = model.predict_proba(texts.loc[pending.segment_id])
     limits = dict(model.thresholds_) if threshold is None else dict.fromkeys(model.codes_, threshold)
-    nearest = _nearest_examples(model, texts, reviewed, proba, limits)
+    sentences = results.segments.set_index("segment_id").text.fillna("").astype(str)
+    nearest = _nearest_examples(model, texts, sentences, reviewed, proba, limits)
     themes = {c.id: c.theme_id for c in results.codebook.codes}
     documents = dict(zip(segments.segment_id, segments.document_id, strict=True))
     rows = []
@@ -101,10 +102,11 @@ def add_model_suggestions(folder: str | Path, *, coder: str | None = None,
         hits = proba[code][proba[code] >= limits[code]]
         rows += [{"document_id": documents[s], "segment_id": s, "code_id": code,
                   "theme_id": themes[code], "score": round(float(p), 4), "method": "model",
-                  "evidence": f"classifier trained on {source} (p = {p:.2f}); nearest coded "
-                              f"example «{_short(nearest[s, code])}»",
+                  "evidence": f"classifier trained on {source} (p = {p:.2f})"
+                              + (f"; nearest coded example «{_short(nearest[s, code])}»"
+                                 if (s, code) in nearest else ""),
                   "rule_score": 0.0, "similarity": 0.0, "matched": "", "negated": False,
-                  "nearest_exemplar": nearest[s, code], "status": "suggested"}
+                  "nearest_exemplar": nearest.get((s, code), ""), "status": "suggested"}
                  for s, p in hits.items()]
     with _store(folder) as store:
         added = store.add_model_suggestions(rows)
@@ -118,13 +120,14 @@ def add_model_suggestions(folder: str | Path, *, coder: str | None = None,
     return summary
 
 
-def _nearest_examples(model, texts, reviewed, proba, limits) -> dict[tuple[str, str], str]:
-    """For each (segment, code) to suggest, the most similar training segment given that code.
+def _nearest_examples(model, texts, sentences, reviewed, proba, limits) -> dict[tuple[str, str], str]:
+    """For each (segment, code) to suggest, the text of the most similar training segment
+    given that code (``sentences``: segment id → text).
 
-    Similarity is the dot product of the classifier's own TF-IDF features, so the example
-    shows a person which coded wording the suggestion resembles.
+    Similarity is the dot product of the classifier's own features (of the texts it reads,
+    context included), so the example shows a person which coded wording the suggestion
+    resembles.
     """
-    segment_text = texts.str.split(" ¶ ", n=1).str[0]
     train_ids = list(reviewed.index)
     train = model.features_.transform(texts.loc[train_ids])
     found = {}
@@ -136,7 +139,7 @@ def _nearest_examples(model, texts, reviewed, proba, limits) -> dict[tuple[str, 
         similarity = model.features_.transform(texts.loc[hits]) @ train[positive].T
         best = np.asarray(similarity.argmax(axis=1)).ravel()
         for segment, k in zip(hits, best.tolist(), strict=True):
-            found[segment, code] = segment_text.loc[train_ids[positive[k]]]
+            found[segment, code] = sentences.loc[train_ids[positive[k]]]
     return found
 
 

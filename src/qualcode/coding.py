@@ -33,7 +33,7 @@ from . import __version__
 from .codebook import Codebook, load_codebook
 from .corpus import Corpus, Segment, count_words, load_corpus
 from .errors import CorpusError
-from .hitcache import HitCache, record, restore, rule_signatures
+from .hitcache import HitCache, record_hits, restore_hits, rule_signatures
 from .parsing import LanguageData, ParsedDocument, Parser
 from .participants import DEFAULT_INTERVIEWER_LABELS
 from .rules import RuleHit, RuleMatcher, combine_hits
@@ -272,14 +272,14 @@ class _Rules:
     def _match(self, keys: frozenset, parsed, text, ranges, entry, found: list) -> None:
         matcher = self._matcher(keys)
         hits = (matcher.keyword_hits(parsed, text, ranges), matcher.pattern_hits(parsed, text, ranges))
-        record(entry, {k: self.signatures[k] for k in keys}, *hits)
+        record_hits(entry, {k: self.signatures[k] for k in keys}, *hits)
         found.extend(hits)
 
     def early(self, parsed: ParsedDocument, text: str, ranges, key: str) -> tuple[list, dict, bool]:
         """Cached hits, and the hits of every other rule whose parse is at hand."""
         entry = self.cache.load(key, ranges)
         cached = {k: s for k, s in self.signatures.items() if s in entry}
-        found = list(restore(entry, cached, len(ranges)))
+        found = list(restore_hits(entry, cached, len(ranges)))
         todo = frozenset(k for k in self.signatures if k not in cached and k not in self.unparsed)
         if todo:
             self._match(todo, parsed, text, ranges, entry, found)

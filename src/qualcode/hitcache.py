@@ -29,7 +29,7 @@ from .errors import QualcodeWarning
 from .parsing import read_entry, write_entry
 from .rules import RuleHit, pattern_anchors_exact
 
-__all__ = ["HITS_FORMAT", "HitCache", "rule_signatures"]
+__all__ = ["HITS_FORMAT", "HitCache", "record_hits", "restore_hits", "rule_signatures"]
 
 HITS_FORMAT = 1
 _SUFFIX = ".qchits"
@@ -99,7 +99,7 @@ class HitCache:
             write_entry(*where, HITS_FORMAT, entry, "rule-hit cache")
 
 
-def restore(entry: dict[str, list], keys: dict[RuleKey, str], units: int) -> tuple[Found, Found]:
+def restore_hits(entry: dict[str, list], keys: dict[RuleKey, str], units: int) -> tuple[Found, Found]:
     """The keyword and pattern hits of ``keys`` (rule key → signature) found in ``entry``."""
     keywords: Found = [{} for _ in range(units)]
     patterns: Found = [{} for _ in range(units)]
@@ -112,7 +112,7 @@ def restore(entry: dict[str, list], keys: dict[RuleKey, str], units: int) -> tup
     return keywords, patterns
 
 
-def record(entry: dict[str, list], keys: dict[RuleKey, str], *found: Found) -> None:
+def record_hits(entry: dict[str, list], keys: dict[RuleKey, str], *found: Found) -> None:
     """Put the hits of ``keys`` (rule key → signature) from ``found`` into ``entry``."""
     for signature in keys.values():
         entry[signature] = []
