@@ -136,3 +136,18 @@ def test_notebook_exports_word_and_excel_into_a_temporary_folder(executed):
     assert all(Path(p).is_relative_to(executed.tmp) and Path(p).stat().st_size > 0 for p in written)
     sheets = _text(_cell(executed.nb, "pd.ExcelFile(workbook).sheet_names"))
     assert "role_x_code" in sheets and "hypotheses" in sheets
+
+
+@pytest.mark.slow
+def test_notebook_measures_the_suggestions_and_learning_improves_them(executed):
+    import re
+
+    nb = executed.nb
+    assert "f1" in _text(_cell(nb, 'held_out = root / "gold"'))
+    shown = _text(_cell(nb, "learned = qualcode.add_model_suggestions("))
+    found = re.search(r"(\d+) model suggestions; micro-F1 ([\d.]+) → ([\d.]+)", shown)
+    assert found, shown
+    added, before, after = int(found[1]), float(found[2]), float(found[3])
+    assert added > 0 and after > before  # ten hand-coded interviews teach the held-out three
+    assert "+ classifier" in shown and "ds_formation_habilitation" in shown
+    assert "image/png" in _kinds(_cell(nb, "ax = f1.iloc[::-1].plot.barh("))

@@ -43,6 +43,8 @@ _EXPORTS = {
     "write_report": "report",
     "write_workbook": "workbook",
     "CodeClassifier": "learning",
+    "add_model_suggestions": "assisted",
+    "import_codings": "review",
     "export_qdc": "refi",
     "export_qdpx": "refi",
     "read_refi": "refi",
