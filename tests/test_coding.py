@@ -693,3 +693,33 @@ def test_rule_signatures_change_only_with_what_a_rule_depends_on(tmp_path):
     pattern_keys = [k for k in before if k[1].startswith("pattern:")]
     assert all(accents[k] != before[k] for k in keyword_keys)  # matching keywords changes
     assert all(accents[k] == before[k] for k in pattern_keys)  # patterns do not fold accents
+
+
+def test_an_edited_pattern_is_matched_again_and_a_new_unit_gets_its_own_hits(first, subset, tmp_path,
+                                                                               monkeypatch):
+    import qualcode.coding
+    from qualcode.rules import RuleMatcher
+
+    edited = _edit(tmp_path, '{LOWER: "par"}, {LOWER: {IN: ["la", "le", "l\'", "les"]}}',
+                   '{LOWER: {IN: ["par", "pour"]}}, {LOWER: {IN: ["la", "le", "l\'", "les"]}}')
+    cache = tmp_path / "cache"
+    shutil.copytree(first.cache, cache)
+    compiled = []
+
+    class Spy(RuleMatcher):
+        def __init__(self, *args, **kwargs):
+            compiled.append(kwargs.get("only"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(qualcode.coding, "RuleMatcher", Spy)
+    warm = rerun(subset, tmp_path / "warm", cache, codebook=edited)
+    assert compiled and all(set(only) == {("top_down", "pattern:impose_par_la_direction")}
+                            for only in compiled)
+    compiled.clear()
+    by_turn = rerun(subset, tmp_path / "turn", cache, unit="turn")  # other units: other entries
+    assert compiled and all(only is None or len(only) > 100 for only in compiled)
+    monkeypatch.undo()
+    assert warm.bytes("codings.csv") == rerun(subset, tmp_path / "fresh", tmp_path / "fresh-cache",
+                                              codebook=edited).bytes("codings.csv")
+    assert by_turn.bytes("codings.csv") == rerun(subset, tmp_path / "fresh-turn", tmp_path / "turn-cache",
+                                                 unit="turn").bytes("codings.csv")
