@@ -495,3 +495,53 @@ def test_cli_imports_a_table_and_says_what_it_recorded(folder, tmp_path):
     assert f"{len(rows)} decisions recorded" in result.stdout and "dana" in result.stdout
     result = CliRunner().invoke(app, ["import", str(table), "--into", str(folder), "--code", "a=b"])
     assert result.exit_code == 2 and "no --code" in result.output
+
+
+def test_imported_tables_cover_their_documents_and_agree_as_evaluate_says(folder):
+    """Two coders' tables of interview 13: agreement counts every segment of the interview,
+    so its per-code kappa is the one ``qualcode evaluate --table`` computes independently."""
+    from qualcode.agreement import agreement
+    from qualcode.evaluation import evaluate
+    from qualcode.review import coder_codings, import_codings
+
+    first = ROOT / "gold" / "ds-ia-sante-test.csv"
+    second = ROOT / "gold" / "ds-ia-sante-test-second-coder.csv"
+    thirteen = folder.parent / "first-13.csv"
+    gold = pd.read_csv(first)
+    gold[gold.document_id == "entretien_13_med_urg_ch6"].to_csv(thirteen, index=False)
+    import_codings(folder, thirteen)
+    import_codings(folder, second)
+    segments = pd.read_csv(folder / "segments.csv")
+    ours = set(segments.segment_id[segments.document_id == "entretien_13_med_urg_ch6"])
+    codings, units = coder_codings(folder, ["coder_a", "coder_x"])
+    assert set(units["coder_a"]) == set(units["coder_x"]) == ours  # coded or not, every segment
+    codes = [c.id for c in load_results(folder).codebook.codes]
+    report = agreement(codings, coders=["coder_a", "coder_x"], units=units, codes=codes)
+    independent = evaluate(thirteen, folder, table=second).per_code.set_index("code_id")
+    compared = 0
+    for row in report.per_code.itertuples():
+        expected = independent.at[row.code_id, "kappa"]
+        if independent.at[row.code_id, "support"] and not pd.isna(row.cohen_kappa):
+            assert row.cohen_kappa == pytest.approx(expected, abs=1e-4), row.code_id
+            compared += 1
+    assert compared >= 10
+
+
+def test_learning_from_imported_decisions_counts_uncoded_segments_as_negatives(folder, tmp_path):
+    from qualcode.learning import labels_from_decisions
+    from qualcode.review import import_codings
+
+    rows = _dev_rows("entretien_01_dg_chu1")
+    table = tmp_path / "coded.csv"
+    rows.to_csv(table, index=False)
+    import_codings(folder, table)
+    results = load_results(folder)
+    with ProjectStore(folder) as store:
+        decisions = store.decisions("coder_c")
+        covered_documents = set(store.coverage("coder_c").document_id)
+    assert covered_documents == {"entretien_01_dg_chu1"}
+    covered = results.segments.segment_id[results.segments.document_id.isin(covered_documents)]
+    labels = labels_from_decisions(results.segments, decisions, covered=covered)
+    assert set(labels.index) == set(covered)  # every segment of the interview is an example
+    empty = labels[labels.positives.map(len) == 0]
+    assert len(empty) == len(covered) - rows.segment_id.nunique() > 0

@@ -686,3 +686,32 @@ def test_the_cli_shows_a_bad_store_as_one_error_line(folder, damage, wide_consol
     assert lines[0].startswith(f"error: {folder / 'project.sqlite'}: ")
     assert expected in lines[0]
     assert (folder / "project.sqlite").read_bytes() == content  # left as it was
+
+
+def test_a_version_1_store_is_migrated_and_keeps_its_decisions(folder):
+    segment = pd.read_csv(folder / "segments.csv").segment_id.iloc[0]
+    with ProjectStore(folder) as store:
+        store.decide(segment, "frein", "add", "alice")
+    with sqlite3.connect(folder / "project.sqlite") as db:  # as qualcode 0.1 left it
+        db.execute("DROP TABLE coverage")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db.close()
+    with ProjectStore(folder) as store:
+        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.coverage().empty
+        assert list(store.decisions("alice").segment_id) == [segment]
+
+
+def test_coverage_is_recorded_with_the_decisions_or_not_at_all(folder):
+    segments = pd.read_csv(folder / "segments.csv")
+    first = segments.iloc[0]
+    with ProjectStore(folder) as store:
+        with pytest.raises(StoreError, match="unknown segment"):
+            store.decide_many([(first.segment_id, "frein", "add", "alice", None, None),
+                               ("no#1.1", "frein", "add", "alice", None, None)],
+                              covered=[("alice", first.document_id, "coded.csv")])
+        assert store.coverage().empty and store.decisions().empty
+        store.decide_many([], covered=[("alice", first.document_id, "coded.csv")] * 2)
+        coverage = store.coverage("alice")
+        assert list(coverage.document_id) == [first.document_id] and list(coverage.source) == ["coded.csv"]
+        assert store.coders() == ["alice"]  # a coder who coded a document with nothing still counts

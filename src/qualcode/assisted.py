@@ -42,11 +42,13 @@ def _training(folder: str | Path, coder: str | None, training: str | Path | None
         return results, reviewed, codes, f"{len(reviewed)} hand-coded segments of {Path(training).name}"
     with _store(folder) as store:
         decisions = store.decisions(coder)
+        covered_documents = set(store.coverage(coder).document_id)
     if decisions.empty:
         who = f"coder {coder!r}" if coder else "any coder"
         raise ResultsError(f"no decisions by {who} yet: review some suggestions first "
                            "(qualcode review), or learn from a coded table (--training)", path=folder)
-    reviewed = labels_from_decisions(results.segments, decisions, codes=codes)
+    covered = results.segments.segment_id[results.segments.document_id.isin(covered_documents)]
+    reviewed = labels_from_decisions(results.segments, decisions, codes=codes, covered=covered)
     return results, reviewed, codes, (f"{len(reviewed)} reviewed segments"
                                       + (f" of coder {coder}" if coder else ""))
 
@@ -87,9 +89,10 @@ def add_model_suggestions(folder: str | Path, *, coder: str | None = None,
     results, reviewed, codes, source = _training(folder, coder, training)
     texts = context_texts(results.segments, context)
     model = _classifier(texts, reviewed, codes, folder, tune_thresholds=tune_thresholds)
-    with _store(folder) as store:
-        decided = set(store.decisions().segment_id)
     segments = results.segments
+    with _store(folder) as store:  # what people decided on or coded whole is theirs
+        decided = set(store.decisions().segment_id)
+        decided |= set(segments.segment_id[segments.document_id.isin(store.coverage().document_id)])
     pending = segments[~segments.segment_id.isin(reviewed.index) & ~segments.segment_id.isin(decided)]
     proba = model.predict_proba(texts.loc[pending.segment_id])
     limits = dict(model.thresholds_) if threshold is None else dict.fromkeys(model.codes_, threshold)

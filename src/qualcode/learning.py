@@ -390,7 +390,8 @@ def _universe(label_sets: Sequence[frozenset], codes: Iterable[str] | None) -> l
 
 
 # -- decisions ---------------------------------------------------------------------------------
-def labels_from_decisions(segments, decisions, *, codes: Iterable[str] | None = None):
+def labels_from_decisions(segments, decisions, *, codes: Iterable[str] | None = None,
+                          covered: Iterable[str] = ()):
     """Training examples from human decisions, following the rules in the module docstring.
 
     Parameters
@@ -404,6 +405,10 @@ def labels_from_decisions(segments, decisions, *, codes: Iterable[str] | None = 
     codes : iterable of str, optional
         More codes to learn about (every reviewed segment is a negative for them
         unless a decision gives them).
+    covered : iterable of str, optional
+        Segments reviewed even where no decision names them: those of documents a coder
+        coded whole (:meth:`qualcode.store.ProjectStore.coverage`), coded with nothing
+        unless a decision says otherwise.
 
     Returns
     -------
@@ -456,6 +461,9 @@ def labels_from_decisions(segments, decisions, *, codes: Iterable[str] | None = 
         if action == "recode":
             state[new] = True
             universe.append(new)
+    for segment in covered:
+        if segment in known:
+            given.setdefault(segment, {})
     universe_set = frozenset(universe)
     reviewed = segments[segments.segment_id.isin(given.keys())].drop_duplicates("segment_id")
     positives = [frozenset(c for c, yes in given[s].items() if yes) for s in reviewed.segment_id]

@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import OptionError, ResultsError
@@ -206,8 +207,11 @@ def import_codings(folder: str | Path, path: str | Path, *, coder: str | None = 
     ``segment_id``, or ``document_id,start,end``, or ``document_id,text``), such as a
     spreadsheet of codings made by hand or in another tool.  Each row's coder is its
     ``coder`` column, renamed through ``coders`` (old → new), or ``coder`` when the table has
-    none.  The store counts an add on a suggested code as its acceptance.  Rows coded
-    ``(none)`` record nothing.  A decision the coder already has in force is counted as
+    none.  The store counts an add on a suggested code as its acceptance.  The table is
+    taken to code its documents whole: each coder's documents are recorded as covered
+    (:meth:`ProjectStore.coverage`), so their other segments count as read and left uncoded
+    (agreement, learning); a row coded ``(none)`` only marks its document.  A decision
+    the coder already has in force is counted as
     ``unchanged`` and not recorded again, so importing the same table twice adds nothing.
     Any bad row (unknown segment, document, span or code) is reported with the file and line,
     and nothing is recorded.
@@ -217,30 +221,35 @@ def import_codings(folder: str | Path, path: str | Path, *, coder: str | None = 
 
     results = load_results(folder)
     table = load_gold(path, results.segments, {c.id for c in results.codebook.codes}, keep=("coder",))
+    document_of = dict(zip(results.segments.segment_id, results.segments.document_id, strict=True))
     renamed = coders or {}
     decisions: dict[tuple, tuple] = {}
+    covered: dict[tuple[str, str, str], None] = {}
     for row in table.itertuples():
         who = renamed.get(row.coder, row.coder) if row.coder else coder
         if not who:
             raise ResultsError("row has no coder: give the table a coder column, or a coder for "
                                "every row", path=path, line=int(row.line))
+        covered[who, document_of[row.segment_id], Path(path).name] = None
         if row.code_id != NO_CODE:
             decisions.setdefault((who, row.segment_id, row.code_id, "add", None),
                                  (row.segment_id, row.code_id, "add", who, None, None))
     with _store(folder) as store:
-        counts = record_imported(store, decisions)
+        counts = record_imported(store, decisions, list(covered))
     if any(c["add"] for c in counts.values()):
         apply_decisions(folder)
     return counts
 
 
-def record_imported(store: ProjectStore, decisions: dict[tuple, tuple]) -> dict[str, dict[str, int]]:
+def record_imported(store: ProjectStore, decisions: dict[tuple, tuple],
+                    covered: Sequence[tuple[str, str, str]] = ()) -> dict[str, dict[str, int]]:
     """Record imported decisions the store lacks, in one transaction; return the counts per coder.
 
     ``decisions`` maps ``(coder, segment, code, "add" | "memo", memo)`` to the row for
-    :meth:`ProjectStore.decide_many`.  An add the coder already has in force (an add, accept
-    or re-code to the code) or the same memo is ``unchanged``; a decision the coder took since
-    (a rejection, say) stands, as the import adds nothing it already holds.
+    :meth:`ProjectStore.decide_many`; ``covered`` lists ``(coder, document_id, source)``
+    for the documents the import codes whole.  An add the coder already has in force (an
+    add, accept or re-code to the code) or the same memo is ``unchanged``; a decision the
+    coder took since (a rejection, say) stands, as the import adds nothing it already holds.
     """
     existing = store.decisions()
     done = set()
@@ -260,8 +269,10 @@ def record_imported(store: ProjectStore, decisions: dict[tuple, tuple]) -> dict[
             count[identity[3]] += 1
             rows.append(decision)
     rows.sort(key=lambda r: r[2] == "memo")  # the adds first, then the memos on them
-    if rows:
-        store.decide_many(rows)
+    if rows or covered:
+        store.decide_many(rows, covered=covered)
+    for who, _, _ in covered:
+        counts.setdefault(who, {"add": 0, "memo": 0, "unchanged": 0})
     return counts
 
 
@@ -285,7 +296,8 @@ def coder_codings(folder: str | Path, coders: list[str]):
     """Each coder's codings and the segments they coded, for :func:`qualcode.agreement.agreement`.
 
     A person's codings are the suggestions they accepted plus the codes they added
-    or re-coded to; the segments they coded are those they made any decision on.
+    or re-coded to; the segments they coded are those they made any decision on, and
+    every segment of the documents an import says they coded whole.
     ``machine`` stands for every suggestion of the latest run, on every segment.
     Returns ``(codings, units)``.
     """
@@ -311,5 +323,7 @@ def coder_codings(folder: str | Path, coders: list[str]):
             mine = effective[(effective.status == "accepted") & (effective.coder == coder)]
             rows += [{"coder": coder, "segment_id": s, "code_id": c}
                      for s, c in zip(mine.segment_id, mine.code_id, strict=True)]
-            units[coder] = sorted(set(store.decisions(coder).segment_id))
+            covered = results.segments.document_id.isin(store.coverage(coder).document_id)
+            units[coder] = sorted(set(store.decisions(coder).segment_id)
+                                  | set(results.segments.segment_id[covered]))
     return pd.DataFrame(rows, columns=["coder", "segment_id", "code_id"]), units

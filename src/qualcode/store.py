@@ -11,7 +11,9 @@ and flagged ``stale`` (to review again), never silently re-attached.
 
 Tables: ``meta`` (schema version), ``codebooks`` (every codebook version used),
 ``runs``, ``segments`` (current text and hash), ``suggestions`` (per run, with
-provenance) and ``decisions`` (accept, reject, recode, add, memo; coder, time).
+provenance), ``decisions`` (accept, reject, recode, add, memo; coder, time) and
+``coverage`` (the documents a coder coded whole, as an imported coding says: their
+segments without a decision are coded with nothing, not unseen).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import datetime
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from .errors import StoreError
 __all__ = ["ACTIONS", "SCHEMA_VERSION", "ProjectStore", "StoreError"]
 
 ACTIONS = ("accept", "reject", "recode", "add", "memo")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STORE_NAME = "project.sqlite"
 
 
@@ -54,6 +56,10 @@ _MIGRATIONS: dict[int, str] = {
                             created_at TEXT NOT NULL, segment_sha256 TEXT NOT NULL,
                             undone INTEGER NOT NULL DEFAULT 0);
     CREATE INDEX decisions_by_segment ON decisions(segment_id, code_id);
+    """,
+    2: """
+    CREATE TABLE coverage (coder TEXT NOT NULL, document_id TEXT NOT NULL, source TEXT NOT NULL,
+                           created_at TEXT NOT NULL, PRIMARY KEY (coder, document_id));
     """,
 }
 
@@ -219,8 +225,13 @@ class ProjectStore:
         """Record one human decision (committed when this returns); return its id."""
         return self.decide_many([(segment_id, code_id, action, coder, new_code_id, memo)])[0]
 
-    def decide_many(self, decisions: list[tuple]) -> list[int]:
-        """Record ``(segment_id, code_id, action, coder, new_code_id, memo)`` tuples, all or none."""
+    def decide_many(self, decisions: list[tuple], *,
+                    covered: Iterable[tuple[str, str, str]] = ()) -> list[int]:
+        """Record ``(segment_id, code_id, action, coder, new_code_id, memo)`` tuples, all or none.
+
+        ``covered``: ``(coder, document_id, source)`` for documents the coder coded whole
+        (an imported coding), recorded in the same transaction; see :meth:`coverage`.
+        """
         checked = [self._checked(*d) for d in decisions]
         ids = []
         with self._transaction() as db:
@@ -229,7 +240,22 @@ class ProjectStore:
                     "INSERT INTO decisions (segment_id, code_id, action, new_code_id, memo, coder, "
                     "created_at, segment_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
                 ids.append(int(cursor.lastrowid))
+            db.executemany("INSERT OR IGNORE INTO coverage VALUES (?, ?, ?, ?)",
+                           [(coder, document, source, _now()) for coder, document, source in covered])
         return ids
+
+    def coverage(self, coder: str | None = None):
+        """Documents coders coded whole (``coder, document_id, source, created_at``), as a DataFrame.
+
+        An import records them: a segment of such a document that the coder's decisions do
+        not name was read and given no code.
+        """
+        import pandas as pd
+
+        query, params = "SELECT * FROM coverage", []
+        if coder is not None:
+            query, params = query + " WHERE coder = ?", [coder]
+        return pd.read_sql_query(query + " ORDER BY coder, document_id", self.db, params=params)
 
     def _checked(self, segment_id, code_id, action, coder, new_code_id=None, memo=None) -> tuple:
         if action not in ACTIONS:
@@ -272,7 +298,8 @@ class ProjectStore:
         return frame
 
     def coders(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT DISTINCT coder FROM decisions ORDER BY coder")]
+        return [r[0] for r in self.db.execute(
+            "SELECT coder FROM decisions UNION SELECT coder FROM coverage ORDER BY coder")]
 
     def effective_codings(self, suggestions, coder: str | None = None):
         """Suggestions of the latest run with the human decisions applied.

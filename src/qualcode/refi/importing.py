@@ -185,10 +185,11 @@ _SKIPPED = {
 class _Plan:
     """The decisions a REFI project asks for, each once, in file order."""
 
-    def __init__(self, project, results, targets, sources, users) -> None:
+    def __init__(self, project, results, targets, sources, users, origin: str) -> None:
         import pandas as pd
 
         self.decisions: dict[tuple, tuple] = {}  # (coder, segment, code, action, memo) → decision
+        self.covered: dict[tuple[str, str, str], None] = {}  # (coder, document, origin): coded there
         self.uncovered: dict[tuple, str] = {}
         self.unknown_codes: dict[str, None] = {}
         self.skipped = dict.fromkeys(_SKIPPED, 0)
@@ -219,6 +220,8 @@ class _Plan:
                 if target is not None:
                     self.skipped["theme" if target in themes else "machine"] += 1
                 continue
+            if hits:
+                self.covered[coder, document_id, origin] = None
             for segment_id in hits:
                 self.decisions.setdefault((coder, segment_id, target, "add", None),
                                           (segment_id, target, "add", coder, None, None))
@@ -248,7 +251,7 @@ class _Plan:
 
     def record(self, store) -> dict[str, dict[str, int]]:
         """Record the decisions the store lacks, in one transaction; return the counts per coder."""
-        return record_imported(store, self.decisions)
+        return record_imported(store, self.decisions, list(self.covered))
 
 
 def import_refi(path: str | Path, into: str | Path, *, coders: Mapping[str, str] | None = None,
@@ -278,7 +281,9 @@ def import_refi(path: str | Path, into: str | Path, *, coders: Mapping[str, str]
     covers (overlap of at least half the segment, or half the selection, the rule for gold
     spans); the store counts an add on a suggested code as its acceptance.  Notes attached to a
     coding or its selection become ``memo`` decisions of the note's author.  Codings of whole
-    sources and of themes are reported, not imported.
+    sources and of themes are reported, not imported.  A document in which a coder coded
+    something is recorded as covered by that coder (:meth:`ProjectStore.coverage`): its
+    other segments count as read and left uncoded, for agreement and learning.
 
     Everything is recorded in one transaction, or nothing.  A decision the coder already has in
     force (an add, accept or re-code to the same code on the segment; the same memo) is counted
@@ -306,7 +311,7 @@ def import_refi(path: str | Path, into: str | Path, *, coders: Mapping[str, str]
                             warnings=(*project.warnings, *code_notes, *extra), **common)
     sources, unmatched_sources, source_notes = _match_sources(project, results)
     users, user_notes = _coder_names(project, coders)
-    plan = _Plan(project, results, targets, sources, users)
+    plan = _Plan(project, results, targets, sources, users, path.name)
     with _store(into) as store:
         counts = plan.record(store)
     if any(c["add"] or c["memo"] for c in counts.values()):
