@@ -30,7 +30,9 @@ as complete: for every code, a reviewed segment is a positive example when the
 code was finally given to it and a negative example otherwise — whether the
 suggestion was rejected, recoded away, or never made.  (So leave no suggestion
 of a reviewed segment undecided: it counts as not given.)  Segments that no
-decision names are not training examples at all.  The codes learned about are
+decision names are not training examples at all, except those of documents a coder
+coded whole (``covered``: an import records them), which are reviewed with no code
+unless a decision gives one.  The codes learned about are
 every code the decisions that count name (``code_id``, ``new_code_id``) plus any passed
 as ``codes`` (e.g. the codebook's), so a code never given is reported as skipped.
 
