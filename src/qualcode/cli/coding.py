@@ -251,7 +251,8 @@ def learn(
 ) -> None:
     """Train a classifier on human codings and add its suggestions (method: model).
 
-    Example: [bold]qualcode learn results/ --coder alice[/bold]
+    Example: [bold]qualcode learn results/ --coder alice[/bold]; from a coded table:
+    [bold]qualcode learn results/ --training coded.csv --threshold 0.4[/bold]
     """
     from ..assisted import add_model_suggestions
 
