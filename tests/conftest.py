@@ -227,3 +227,14 @@ def wide_console():
     yield
     for console, width in saved:
         console._width = width
+
+
+@pytest.fixture(scope="session")
+def bundled_run(tmp_path_factory):
+    """The 13 bundled interviews coded once for the whole session, as ``code_transcripts`` returns
+    them; its ``folder`` is shared, so tests only read it (copy it before changing anything)."""
+    import qualcode
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("bundled-run") / "results"
+    return qualcode.code_transcripts([root / "transcripts"], root / "codebooks" / "ds-ia-sante.yaml", out=out)

@@ -343,11 +343,8 @@ GOLD = ROOT / "gold" / "ds-ia-sante-test.csv"
 
 
 @pytest.fixture(scope="module")
-def gold_vs_machine(tmp_path_factory):
-    import qualcode
-
-    out = tmp_path_factory.mktemp("gold-run")
-    run = qualcode.code_transcripts([ROOT / "transcripts"], ROOT / "codebooks" / "ds-ia-sante.yaml", out=out)
+def gold_vs_machine(bundled_run):
+    run, out = bundled_run, bundled_run.folder
     gold = pd.read_csv(GOLD, dtype=str)
     documents = set(gold.document_id)
     segments = run.segments[run.segments.document_id.isin(documents)].segment_id.tolist()

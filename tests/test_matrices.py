@@ -9,7 +9,6 @@ interviews checks invariants on real output.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,8 +16,6 @@ from pandas.testing import assert_frame_equal
 
 from qualcode.matrices import code_matrix, cooccurrence, crosstab, segment_code_matrix, select_codings
 from qualcode.results import load_results
-
-ROOT = Path(__file__).resolve().parents[1]
 
 CODEBOOK_YAML = """\
 name: matrices-test
@@ -504,12 +501,8 @@ def test_no_codings_gives_zeros_not_errors(results):
 
 
 @pytest.fixture(scope="module")
-def bundled(tmp_path_factory):
-    from qualcode.coding import code_transcripts
-
-    out = tmp_path_factory.mktemp("bundled") / "results"
-    code_transcripts([ROOT / "transcripts"], ROOT / "codebooks" / "ds-ia-sante.yaml", out=out)
-    return load_results(out)
+def bundled(bundled_run):
+    return load_results(bundled_run.folder)
 
 
 @pytest.mark.slow

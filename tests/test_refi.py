@@ -647,12 +647,8 @@ def test_qualitative_coding_imports_our_project(study, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def bundled(tmp_path_factory):
-    from qualcode.coding import code_transcripts
-
-    out = tmp_path_factory.mktemp("bundled") / "results"
-    run = code_transcripts([ROOT / "transcripts"], ROOT / "codebooks" / "ds-ia-sante.yaml", out=out)
-    return load_results(out), run.corpus
+def bundled(bundled_run):
+    return load_results(bundled_run.folder), bundled_run.corpus
 
 
 @pytest.mark.slow

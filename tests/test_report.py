@@ -23,19 +23,13 @@ from qualcode.matrices import code_matrix, select_codings
 from qualcode.report import build_report, write_report
 from qualcode.results import load_results
 
-ROOT = Path(__file__).resolve().parents[1]
 SOFT_HYPHEN = "\u00ad"
 
 
 @pytest.fixture(scope="module")
-def bundled(tmp_path_factory):
-    from qualcode.coding import code_transcripts
-
-    base = tmp_path_factory.mktemp("bundled")
-    code_transcripts([ROOT / "transcripts"], ROOT / "codebooks" / "ds-ia-sante.yaml", out=base / "out",
-                     cache_dir=base / "cache")
-    results = load_results(base / "out")
-    path = write_report(results, base / "report" / "rapport.docx")
+def bundled(bundled_run, tmp_path_factory):
+    results = load_results(bundled_run.folder)
+    path = write_report(results, tmp_path_factory.mktemp("report") / "rapport.docx")
     return results, docx.Document(path)
 
 

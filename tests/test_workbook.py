@@ -21,21 +21,15 @@ from qualcode.matrices import code_matrix, cooccurrence, crosstab, select_coding
 from qualcode.results import load_results
 from qualcode.workbook import code_frequencies, export_csv, export_tables, write_workbook
 
-ROOT = Path(__file__).resolve().parents[1]
 SHEETS = ["codings", "segments", "documents", "codebook", "themes", "code_x_document", "role_x_code",
           "participant_x_code", "cooccurrence", "jaccard", "hypotheses", "hypothesis_evidence"]
 MATRICES = {"code_x_document", "role_x_code", "participant_x_code", "cooccurrence", "jaccard"}
 
 
 @pytest.fixture(scope="module")
-def bundled(tmp_path_factory):
-    from qualcode.coding import code_transcripts
-
-    base = tmp_path_factory.mktemp("bundled")
-    code_transcripts([ROOT / "transcripts"], ROOT / "codebooks" / "ds-ia-sante.yaml", out=base / "out",
-                     cache_dir=base / "cache")
-    results = load_results(base / "out")
-    path = write_workbook(results, base / "export" / "coding.xlsx")
+def bundled(bundled_run, tmp_path_factory):
+    results = load_results(bundled_run.folder)
+    path = write_workbook(results, tmp_path_factory.mktemp("export") / "coding.xlsx")
     return results, path
 
 
