@@ -20,11 +20,9 @@ import sys
 import warnings
 from pathlib import Path
 
-import pandas as pd
+from coded_study import CodedStudy, as_codings
 
-from qualcode.evaluation import load_gold, score_codings
-from qualcode.learning import DEFAULT_CONTEXT, CodeClassifier, context_texts, labels_from_codings
-from qualcode.results import load_results
+from qualcode.learning import DEFAULT_CONTEXT, CodeClassifier, context_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = ("05", "10", "01", "03", "04", "07", "08", "09", "11", "12")
@@ -39,25 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
 
-    results = load_results(args.results)
-    code_theme = {c.id: c.theme_id for c in results.codebook.codes}
-    codes = list(code_theme)
-    segments = results.segments
-    texts = context_texts(segments, DEFAULT_CONTEXT)
-    dev = labels_from_codings(segments, load_gold(args.dev, segments, set(codes)))
-    test_gold = load_gold(args.test, segments, set(codes))
-    test = labels_from_codings(segments, test_gold)
-    document_of = segments.set_index("segment_id").document_id
-    number = document_of.loc[dev.index].str.extract(r"entretien_(\d+)_", expand=False)
-    suggestions = results.codings[results.codings.status != "rejected"][["segment_id", "code_id"]]
+    dev, test = CodedStudy.read(args.results, args.dev), CodedStudy.read(args.results, args.test)
+    texts = context_texts(dev.results.segments, DEFAULT_CONTEXT)
+    number = dev.document_of.loc[dev.labels.index].str.extract(r"entretien_(\d+)_", expand=False)
     print(f"{'interviews':>10} {'segments':>9} {'code micro-F1':>14} {'theme micro-F1':>15}")
     for n in (2, 4, 6, 8, 10):
-        train = dev[number.isin(ORDER[:n]).to_numpy()]
-        model = CodeClassifier().fit(list(texts.loc[train.index]), list(train.positives), codes=codes)
-        proba = model.predict_proba(texts.loc[test.index])
-        learned = pd.DataFrame([(s, c) for c in model.codes_ for s in proba.index[proba[c] >= THRESHOLD]],
-                               columns=["segment_id", "code_id"])
-        scores = score_codings(test_gold, pd.concat([learned, suggestions]), list(test.index), code_theme)
+        train = dev.labels[number.isin(ORDER[:n]).to_numpy()]
+        model = CodeClassifier().fit(list(texts.loc[train.index]), list(train.positives), codes=dev.codes)
+        learned = as_codings(model.predict_proba(texts.loc[test.labels.index]), THRESHOLD)
+        scores = test.score_with_suggestions(learned)
         print(f"{n:>10} {len(train):>9} {scores['codes']['micro']['f1']:>14.2f} "
               f"{scores['themes']['micro']['f1']:>15.2f}")
     return 0

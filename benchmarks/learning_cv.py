@@ -33,33 +33,27 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from coded_study import CodedStudy, as_codings
 
-from qualcode.evaluation import load_gold, score_codings
-from qualcode.learning import CodeClassifier, context_texts, labels_from_codings
-from qualcode.results import load_results
+from qualcode.learning import CodeClassifier, context_texts
 
 CONTEXTS = ((), ("previous",), ("question",), ("previous", "question"), ("previous", "next", "question"))
 CS = (1.0, 4.0)
 THRESHOLDS = tuple(np.round(np.arange(0.20, 0.551, 0.05), 2))
 
 
-def fold_probabilities(segments, labels, documents, codes, context, C) -> pd.DataFrame:
+def fold_probabilities(study: CodedStudy, context, C) -> pd.DataFrame:
     """Out-of-fold probabilities of every code for every development segment."""
-    texts = context_texts(segments, context)
-    document_of = segments.set_index("segment_id").document_id
+    texts = context_texts(study.results.segments, context)
+    labels, document_of = study.labels, study.document_of.loc[study.labels.index]
     parts = []
-    for held in documents:
-        train = labels[document_of.loc[labels.index] != held]
-        test_ids = labels.index[document_of.loc[labels.index] == held]
-        model = CodeClassifier(C=C).fit(list(texts.loc[train.index]), list(train.positives), codes=codes)
-        proba = model.predict_proba(texts.loc[test_ids])
-        parts.append(proba.reindex(columns=codes, fill_value=0.0))
+    for held in sorted(document_of.unique()):
+        train = labels[(document_of != held).to_numpy()]
+        test_ids = labels.index[(document_of == held).to_numpy()]
+        model = CodeClassifier(C=C).fit(list(texts.loc[train.index]), list(train.positives),
+                                        codes=study.codes)
+        parts.append(model.predict_proba(texts.loc[test_ids]).reindex(columns=study.codes, fill_value=0.0))
     return pd.concat(parts)
-
-
-def as_codings(proba: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    rows, cols = np.nonzero(proba.to_numpy() >= threshold)
-    return pd.DataFrame({"segment_id": proba.index[rows], "code_id": proba.columns[cols]})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,27 +65,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
 
-    results = load_results(args.results)
-    code_theme = {c.id: c.theme_id for c in results.codebook.codes}
-    codes = list(code_theme)
-    segments = results.segments
-    gold = load_gold(args.gold, segments, set(codes))
-    labels = labels_from_codings(segments, gold)
-    documents = sorted(segments.set_index("segment_id").document_id.loc[labels.index].unique())
-    suggestions = results.codings[results.codings.status != "rejected"]
-    print(f"{len(documents)} development interviews, {len(labels)} segments, {len(gold)} codings; "
-          f"leave-one-interview-out", flush=True)
+    study = CodedStudy.read(args.results, args.gold)
+    documents = sorted(study.document_of.loc[study.labels.index].unique())
+    print(f"{len(documents)} development interviews, {len(study.labels)} segments, {len(study.gold)} "
+          "codings; leave-one-interview-out", flush=True)
 
     grid = [(("previous", "question"), 1.0)] if args.quick else list(itertools.product(CONTEXTS, CS))
     rows = []
     for context, C in grid:
         tick = time.perf_counter()
-        proba = fold_probabilities(segments, labels, documents, codes, context, C)
+        proba = fold_probabilities(study, context, C)
         for threshold in THRESHOLDS:
             model = as_codings(proba, threshold)
-            union = pd.concat([model, suggestions[["segment_id", "code_id"]]])
-            for name, predicted in (("model", model), ("model + rules/similarity", union)):
-                scores = score_codings(gold, predicted, list(labels.index), code_theme)
+            for name, scores in (
+                    ("model", study.score(model)),
+                    ("model + rules/similarity", study.score_with_suggestions(model))):
                 rows.append({"context": "+".join(context) or "(segment only)", "C": C,
                              "threshold": float(threshold), "suggestions": name,
                              "codes_micro_f1": scores["codes"]["micro"]["f1"],
@@ -101,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                              "codes_recall": scores["codes"]["micro"]["recall"]})
         print(f"  context {'+'.join(context) or '(segment only)'}, C={C}: "
               f"{time.perf_counter() - tick:.0f} s", flush=True)
-    alone = score_codings(gold, suggestions, list(labels.index), code_theme)
+    alone = study.score(study.suggestions[["segment_id", "code_id"]])
     table = pd.DataFrame(rows)
     union = table[table.suggestions != "model"].sort_values(
         ["codes_micro_f1", "themes_micro_f1"], ascending=False)

@@ -28,12 +28,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from coded_study import CodedStudy, as_codings
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from qualcode.evaluation import load_gold, score_codings
-from qualcode.learning import DEFAULT_CONTEXT, CodeClassifier, context_texts, labels_from_codings
-from qualcode.results import load_results
+from qualcode.learning import DEFAULT_CONTEXT, CodeClassifier, context_texts
 
 THRESHOLD = 0.4
 
@@ -59,25 +58,36 @@ class ByIdFeatures(BaseEstimator, TransformerMixin):
         return sparse.hstack([matrix, sparse.csr_matrix(self.dense.loc[ids].to_numpy())]).tocsr()
 
 
-def out_of_fold(labels, document_of, codes, inputs, features="tfidf", extra=None) -> pd.DataFrame:
+def out_of_fold(study: CodedStudy, inputs, features="tfidf", extra=None) -> pd.DataFrame:
     """Pooled out-of-fold probabilities; ``inputs`` maps segment id → what the classifier reads."""
+    labels, document_of = study.labels, study.document_of.loc[study.labels.index]
     parts = []
-    for held in sorted(document_of.loc[labels.index].unique()):
-        train = labels[document_of.loc[labels.index] != held]
-        test = labels.index[document_of.loc[labels.index] == held]
+    for held in sorted(document_of.unique()):
+        train = labels[(document_of != held).to_numpy()]
+        test = labels.index[(document_of == held).to_numpy()]
         x, y = list(inputs.loc[train.index]), list(train.positives)
         if extra is not None:
             x, y = x + list(extra[0]), y + list(extra[1])
-        model = CodeClassifier(features=features).fit(x, y, codes=codes)
+        model = CodeClassifier(features=features).fit(x, y, codes=study.codes)
         parts.append(model.predict_proba(list(inputs.loc[test])).set_axis(test).reindex(
-            columns=codes, fill_value=0.0))
+            columns=study.codes, fill_value=0.0))
     return pd.concat(parts)
 
 
-def codings(proba: pd.DataFrame, thresholds) -> pd.DataFrame:
-    limits = np.array([thresholds[c] for c in proba.columns])
-    rows, cols = np.nonzero(proba.to_numpy() >= limits)
-    return pd.DataFrame({"segment_id": proba.index[rows], "code_id": proba.columns[cols]})
+def per_code_thresholds(study: CodedStudy, proba: pd.DataFrame) -> dict[str, float]:
+    """Each code's threshold that maximises its F1 (with the suggestions) on ``proba`` itself."""
+    suggestions = study.suggestions
+    best = {}
+    for code in study.codes:
+        truth = np.array([code in p for p in study.labels.positives.loc[proba.index]])
+        suggested = proba.index.isin(suggestions.segment_id[suggestions.code_id == code])
+        candidates = np.round(np.arange(0.15, 0.81, 0.05), 2)
+        f1 = []
+        for cut in candidates:
+            given = (proba[code].to_numpy() >= cut) | suggested
+            f1.append(2 * (given & truth).sum() / max(given.sum() + truth.sum(), 1))
+        best[code] = float(candidates[int(np.argmax(f1))])
+    return best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,74 +97,48 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
 
-    results = load_results(args.results)
-    code_theme = {c.id: c.theme_id for c in results.codebook.codes}
-    codes = list(code_theme)
-    segments = results.segments
-    gold = load_gold(args.gold, segments, set(codes))
-    labels = labels_from_codings(segments, gold)
-    document_of = segments.set_index("segment_id").document_id
+    study = CodedStudy.read(args.results, args.gold)
+    segments, codes = study.results.segments, study.codes
     texts = context_texts(segments, DEFAULT_CONTEXT)
-    suggestions = results.codings[results.codings.status != "rejected"]
     ids = pd.Series(texts.index, index=texts.index)
 
-    def score(proba, thresholds=None) -> dict:
-        learned = codings(proba, thresholds or dict.fromkeys(codes, THRESHOLD))
-        union = pd.concat([learned, suggestions[["segment_id", "code_id"]]])
-        return score_codings(gold, union, list(labels.index), code_theme)
-
-    rows = []
-
-    def report(name: str, scores: dict) -> None:
-        rows.append({"variant": name, "code micro-F1": scores["codes"]["micro"]["f1"],
-                     "theme micro-F1": scores["themes"]["micro"]["f1"]})
-        print(f"{name:<40} {rows[-1]['code micro-F1']:>14.3f} {rows[-1]['theme micro-F1']:>15.3f}",
+    def report(name: str, proba: pd.DataFrame, thresholds=THRESHOLD) -> None:
+        scores = study.score_with_suggestions(as_codings(proba, thresholds))
+        print(f"{name:<40} {scores['codes']['micro']['f1']:>14.3f} {scores['themes']['micro']['f1']:>15.3f}",
               flush=True)
 
     print(f"{'variant':<40} {'code micro-F1':>14} {'theme micro-F1':>15}")
-    base = out_of_fold(labels, document_of, codes, texts)
-    report("chosen settings", score(base))
+    base = out_of_fold(study, texts)
+    report("chosen settings", base)
 
     from qualcode.nlp import load_pipeline
 
-    nlp = load_pipeline(results.codebook.pipeline, "coding")
+    nlp = load_pipeline(study.results.codebook.pipeline, "coding")
     vectors = pd.DataFrame(np.vstack([doc.vector for doc in nlp.pipe(segments.text.fillna(""))]),
                            index=segments.segment_id.to_numpy())
     norms = np.linalg.norm(vectors.to_numpy(), axis=1, keepdims=True)
     vectors = vectors / np.where(norms == 0, 1.0, norms)
-    report("+ word vectors", score(out_of_fold(labels, document_of, codes, ids,
-                                               ByIdFeatures(texts, vectors))))
+    report("+ word vectors", out_of_fold(study, ids, ByIdFeatures(texts, vectors)))
 
     role = segments.set_index("segment_id").get("role", pd.Series("", index=texts.index)).fillna("")
     with_role = texts + " ¶ role" + role.loc[texts.index].astype(str).str.lower().str.replace(
         r"\W", "", regex=True)
-    report("+ speaker's role", score(out_of_fold(labels, document_of, codes, with_role)))
+    report("+ speaker's role", out_of_fold(study, with_role))
 
-    examples = [(e, frozenset([c.id])) for c in results.codebook.codes for e in c.examples]
+    examples = [(e, frozenset([c.id])) for c in study.results.codebook.codes for e in c.examples]
     report("+ codebook examples as training sentences",
-           score(out_of_fold(labels, document_of, codes, texts, extra=tuple(zip(*examples, strict=True)))))
+           out_of_fold(study, texts, extra=tuple(zip(*examples, strict=True))))
 
     dense = np.zeros((len(texts), 2 * len(codes)))
     position = {s: k for k, s in enumerate(texts.index)}
-    for row in suggestions.itertuples():
+    for row in study.suggestions.itertuples():
         k = codes.index(row.code_id)
         dense[position[row.segment_id], k] = row.rule_score
         dense[position[row.segment_id], len(codes) + k] = row.similarity
     scores = pd.DataFrame(dense, index=texts.index)
-    report("+ rule and similarity scores", score(out_of_fold(labels, document_of, codes, ids,
-                                                             ByIdFeatures(texts, scores))))
+    report("+ rule and similarity scores", out_of_fold(study, ids, ByIdFeatures(texts, scores)))
 
-    best = {}
-    for code in codes:
-        truth = np.array([code in p for p in labels.positives.loc[base.index]])
-        suggested = base.index.isin(suggestions.segment_id[suggestions.code_id == code])
-        candidates = np.round(np.arange(0.15, 0.81, 0.05), 2)
-        f1 = []
-        for cut in candidates:
-            given = (base[code].to_numpy() >= cut) | suggested
-            f1.append(2 * (given & truth).sum() / max(given.sum() + truth.sum(), 1))
-        best[code] = float(candidates[int(np.argmax(f1))])
-    report("per-code thresholds (optimistic)", score(base, best))
+    report("per-code thresholds (optimistic)", base, per_code_thresholds(study, base))
     return 0
 
 

@@ -624,6 +624,22 @@ def test_a_document_without_participant_speech_has_no_units(unit):
 # --- rule-hit cache -------------------------------------------------------------------------------
 
 
+def _spy_on_matchers(monkeypatch) -> list:
+    """The rules each matcher coding compiles (``only``; None: all), as it compiles them."""
+    import qualcode.coding
+    from qualcode.rules import RuleMatcher
+
+    compiled = []
+
+    class Spy(RuleMatcher):
+        def __init__(self, *args, **kwargs):
+            compiled.append(kwargs.get("only"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(qualcode.coding, "RuleMatcher", Spy)
+    return compiled
+
+
 def _edit(tmp_path: Path, old: str, new: str, name: str = "edited.yaml") -> Path:
     text = CODEBOOK.read_text(encoding="utf-8")
     assert text.count(old) == 1, old
@@ -633,23 +649,13 @@ def _edit(tmp_path: Path, old: str, new: str, name: str = "edited.yaml") -> Path
 
 
 def test_an_edited_codebook_matches_only_the_edited_rules(first, subset, tmp_path, monkeypatch):
-    import qualcode.coding
-    from qualcode.rules import RuleMatcher
-
     # a keyword no other test adds, so the shared first run's cache has no hits of it
     edited = _edit(tmp_path, 'keywords: ["schéma directeur",',
                    'keywords: ["algorithmes", "schéma directeur",')
     cache = tmp_path / "cache"
     shutil.copytree(first.cache, cache)
     assert len(list(cache.glob("*.qchits"))) == 3  # one per document, written by the first run
-    compiled = []
-
-    class Spy(RuleMatcher):
-        def __init__(self, *args, **kwargs):
-            compiled.append(kwargs.get("only"))
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(qualcode.coding, "RuleMatcher", Spy)
+    compiled = _spy_on_matchers(monkeypatch)
     warm = rerun(subset, tmp_path / "warm", cache, codebook=edited)
     assert compiled and all(set(only) == {("top_down", "algorithmes")} for only in compiled)
     compiled.clear()
@@ -697,21 +703,11 @@ def test_rule_signatures_change_only_with_what_a_rule_depends_on(tmp_path):
 
 def test_an_edited_pattern_is_matched_again_and_a_new_unit_gets_its_own_hits(first, subset, tmp_path,
                                                                                monkeypatch):
-    import qualcode.coding
-    from qualcode.rules import RuleMatcher
-
     edited = _edit(tmp_path, '{LOWER: "par"}, {LOWER: {IN: ["la", "le", "l\'", "les"]}}',
                    '{LOWER: {IN: ["par", "pour"]}}, {LOWER: {IN: ["la", "le", "l\'", "les"]}}')
     cache = tmp_path / "cache"
     shutil.copytree(first.cache, cache)
-    compiled = []
-
-    class Spy(RuleMatcher):
-        def __init__(self, *args, **kwargs):
-            compiled.append(kwargs.get("only"))
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(qualcode.coding, "RuleMatcher", Spy)
+    compiled = _spy_on_matchers(monkeypatch)
     warm = rerun(subset, tmp_path / "warm", cache, codebook=edited)
     assert compiled and all(set(only) == {("top_down", "pattern:impose_par_la_direction")}
                             for only in compiled)
