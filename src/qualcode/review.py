@@ -211,10 +211,9 @@ def import_codings(folder: str | Path, path: str | Path, *, coder: str | None = 
     taken to code its documents whole: each coder's documents are recorded as covered
     (:meth:`ProjectStore.coverage`), so their other segments count as read and left uncoded
     (agreement, learning); a row coded ``(none)`` only marks its document.  A decision
-    the coder already has in force is counted as
-    ``unchanged`` and not recorded again, so importing the same table twice adds nothing.
-    Any bad row (unknown segment, document, span or code) is reported with the file and line,
-    and nothing is recorded.
+    the coder already has in force is counted as ``unchanged`` and not recorded again, so
+    importing the same table twice adds nothing.  Any bad row (unknown segment, document,
+    span or code) is reported with the file and line, and nothing is recorded.
     """
     from .evaluation import NO_CODE, load_gold
     from .results import load_results
