@@ -357,17 +357,18 @@ def _anchors(pattern) -> list[set[str]]:
     A segment lacking every accepted word of one required token cannot match, so the
     (slow) Matcher need not run on it.  Optional tokens and non-literal tests add nothing.
     """
-    anchors = []
+    return [{value.lower()} if isinstance(value, str) else {str(v).lower() for v in value["IN"]}
+            for _token, _attr, value in _anchored_tokens(pattern)]
+
+
+def _anchored_tokens(pattern):
+    """The pattern's tokens that must occur and test a literal word: (token, attribute, value)."""
     for token in pattern:
         if token.get("OP") in ("?", "*", "!"):
             continue
         literal = _literal(token)
-        if literal is None:
-            continue
-        _attr, value = literal
-        anchors.append({value.lower()} if isinstance(value, str)
-                       else {str(v).lower() for v in value["IN"]})
-    return anchors
+        if literal is not None:
+            yield token, *literal
 
 
 def pattern_anchors_exact(pattern) -> bool:
@@ -378,14 +379,8 @@ def pattern_anchors_exact(pattern) -> bool:
     with ’ turned into ', the lemmas as they are).  Otherwise the pattern is run wherever
     any pattern's anchors occur, as the Matcher always was, so hits never depend on this.
     """
-    for token in pattern:
-        if token.get("OP") in ("?", "*", "!"):
-            continue
-        literal = _literal(token)
-        if literal is None:
-            continue
+    for token, attr, value in _anchored_tokens(pattern):
         operators = [v for k, v in token.items() if isinstance(k, str) and k.upper() == "OP"]
-        attr, value = literal
         words = [value] if isinstance(value, str) else value["IN"]
         if any(op not in _REQUIRED_OPS for op in operators) or len(operators) > 1 \
                 or attr not in ("LEMMA", "LOWER") or not all(isinstance(w, str) for w in words) \
